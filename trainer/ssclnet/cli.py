@@ -1,0 +1,29 @@
+"""`ssclnet` command line: one subcommand per module in `ssclnet.commands`, each with `add_parser`."""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import sys
+
+COMMANDS = ("pretrain", "finetune", "evaluate", "benchmark", "export", "publish")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="ssclnet",
+        description="SSCLNet: self-supervised pretraining and fine-tuning of a brain MRI slice classifier.",
+    )
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    for name in COMMANDS:
+        importlib.import_module(f"ssclnet.commands.{name}").add_parser(sub)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    return int(args.func(args) or 0)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

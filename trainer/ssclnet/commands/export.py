@@ -1,0 +1,6 @@
+"""`ssclnet export` (placeholder until its issue lands)."""
+
+
+def add_parser(sub):
+    p = sub.add_parser("export", help="(not yet implemented)")
+    p.set_defaults(func=lambda args: (_ for _ in ()).throw(SystemExit("ssclnet export: not implemented yet")))

@@ -1,0 +1,6 @@
+"""`ssclnet publish` (placeholder until its issue lands)."""
+
+
+def add_parser(sub):
+    p = sub.add_parser("publish", help="(not yet implemented)")
+    p.set_defaults(func=lambda args: (_ for _ in ()).throw(SystemExit("ssclnet publish: not implemented yet")))
