@@ -21,7 +21,15 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if getattr(args, "config", None) is not None:
+        # Second pass: the YAML file's values become the subcommand's defaults, so explicit flags still win.
+        from .config import load_config
+
+        sub = args._parser
+        sub.set_defaults(**load_config(args.config, sub))
+        args = parser.parse_args(argv)
     return int(args.func(args) or 0)
 
 

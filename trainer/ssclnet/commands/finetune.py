@@ -1,6 +1,50 @@
-"""`ssclnet finetune` (placeholder until its issue lands)."""
+"""`ssclnet finetune`: a classifier over the (pretrained or random) encoder, with early stopping on val."""
+
+from __future__ import annotations
+
+import argparse
+
+from ..config import add_config_arg
+from .common import add_data_args, add_runtime_args
+
+EXAMPLE = """examples:
+  ssclnet finetune --data splits-protocol-500.csv --init runs/pretrain/last.pt --encoder finetune --out runs/ft
+  ssclnet finetune --data splits-protocol-500.csv --init runs/pretrain/last.pt --encoder frozen --out runs/probe
+  ssclnet finetune --data splits-protocol-500.csv --init scratch --out runs/scratch   (no-SSL baseline)
+writes <out>/best.pt (best val accuracy, ties to lower val loss) and <out>/last.pt (every epoch, for --resume)
+"""
 
 
-def add_parser(sub):
-    p = sub.add_parser("finetune", help="(not yet implemented)")
-    p.set_defaults(func=lambda args: (_ for _ in ()).throw(SystemExit("ssclnet finetune: not implemented yet")))
+def add_parser(sub) -> None:
+    p = sub.add_parser("finetune", help="supervised fine-tuning / linear probe / from-scratch baseline",
+                       description=__doc__, epilog=EXAMPLE, formatter_class=argparse.RawDescriptionHelpFormatter)
+    add_config_arg(p)
+    add_data_args(p, split_default=None, split_help="(unused: see --train-split/--val-split)")
+    p.add_argument("--train-split", default="train", help="labeled split to train on (CSV)")
+    p.add_argument("--val-split", default="val", help="split for early stopping and best checkpoint (CSV)")
+    p.add_argument("--out", default="runs/finetune", help="run folder: best.pt, last.pt, tb/")
+    p.add_argument("--init", default="scratch",
+                   help="pretrain checkpoint (or any ssclnet checkpoint / ResNet-18 state dict), or 'scratch'")
+    p.add_argument("--encoder", choices=("frozen", "finetune"), default="finetune",
+                   help="frozen: linear probe; finetune: train all, encoder at lr x --encoder-lr-scale")
+    p.add_argument("--classes", help="comma-separated class order (default: sorted label names)")
+    p.add_argument("--epochs", type=int, default=100, help="maximum epochs (early stopping usually ends sooner)")
+    p.add_argument("--batch-size", type=int, default=64)
+    p.add_argument("--lr", type=float, default=1e-3, help="Adam learning rate of the classifier head")
+    p.add_argument("--encoder-lr-scale", type=float, default=0.1, help="encoder lr = lr x this (finetune mode)")
+    p.add_argument("--weight-decay", type=float, default=1e-4)
+    p.add_argument("--label-smoothing", type=float, default=0.0)
+    p.add_argument("--patience", type=int, default=15, help="epochs without val improvement before stopping")
+    p.add_argument("--image-size", type=int, help="input side (default: the pretrained encoder's, else 224)")
+    p.add_argument("--augment", action=argparse.BooleanOptionalAction, default=True,
+                   help="mild train-time augmentation (rotation ±10°, h-flip, crop 90-100%%, light jitter)")
+    p.add_argument("--resume", action="store_true", help="continue from <out>/last.pt when it exists")
+    add_runtime_args(p)
+    p.set_defaults(func=run)
+
+
+def run(args) -> int:
+    from ..finetuning import FinetuneConfig, run_finetune
+
+    run_finetune(FinetuneConfig.from_args(args))
+    return 0

@@ -1,0 +1,136 @@
+/**
+ * OHIF's own dicomjson data source, with its manifest URL in the configuration instead of the page's `?url=`.
+ * OHIF 3.13's study list drops `url` when it links a study to a mode, so a plain dicomjson source can list the
+ * embedded studies but not open them; this keeps every route working. Its study search also returns nothing
+ * when no patient/study UID filter is set (the first filter key, `offset`, is unmapped), so the study list
+ * search is done here on the same manifest; all metadata and image loading stays OHIF's dicomjson code.
+ */
+import { OHIF_DICOMJSON_NAMESPACE, STATIC_JSON_DATA_SOURCE } from './id';
+
+type Query = URLSearchParams;
+interface DicomJsonApi {
+  initialize: (args: { query: Query; url?: string; params?: unknown }) => unknown;
+  getStudyInstanceUIDs: (args: { params: unknown; query: Query }) => unknown;
+  query: { studies: { search: (filters: StudyFilters) => Promise<StudyRow[]> }; [key: string]: unknown };
+  [key: string]: unknown;
+}
+
+/** Study-level fields of a dicomjson manifest entry that the study list shows. */
+export interface ManifestStudy {
+  StudyInstanceUID: string;
+  StudyDate?: string;
+  StudyTime?: string;
+  StudyDescription?: string;
+  PatientName?: string;
+  PatientID?: string;
+  AccessionNumber?: string;
+  Modalities?: string;
+  NumInstances?: number;
+}
+
+/** The study list's filters, as OHIF 3.13's worklist passes them (unset ones are absent). */
+export interface StudyFilters {
+  patientId?: string;
+  patientName?: string;
+  studyDescription?: string;
+  modalitiesInStudy?: string[];
+  accessionNumber?: string;
+  startDate?: string;
+  endDate?: string;
+  [key: string]: unknown;
+}
+
+/** A worklist row, in the shape OHIF's dicomjson source returns. */
+export interface StudyRow {
+  studyInstanceUid: string;
+  date?: string;
+  time?: string;
+  description?: string;
+  modalities?: string;
+  mrn?: string;
+  patientName?: string;
+  accession?: string;
+  instances?: number;
+  NumInstances?: number;
+}
+
+const contains = (value: string | undefined, needle: string | undefined) =>
+  !needle || (value ?? '').toLowerCase().includes(needle.replace(/\*/g, '').toLowerCase());
+
+export function filterStudies(studies: ManifestStudy[], f: StudyFilters): StudyRow[] {
+  return studies
+    .filter((s) =>
+      contains(s.PatientID, f.patientId) &&
+      contains(s.PatientName, f.patientName) &&
+      contains(s.StudyDescription, f.studyDescription) &&
+      contains(s.AccessionNumber, f.accessionNumber) &&
+      (!f.modalitiesInStudy?.length || f.modalitiesInStudy.some((m) => (s.Modalities ?? '').split(/[\\/,]/).includes(m))) &&
+      (!f.startDate || (s.StudyDate ?? '') >= f.startDate.replace(/-/g, '')) &&
+      (!f.endDate || (s.StudyDate ?? '') <= f.endDate.replace(/-/g, '')))
+    .map((s) => ({
+      studyInstanceUid: s.StudyInstanceUID, date: s.StudyDate, time: s.StudyTime, description: s.StudyDescription,
+      modalities: s.Modalities, mrn: s.PatientID, patientName: s.PatientName, accession: s.AccessionNumber,
+      instances: s.NumInstances, NumInstances: s.NumInstances,
+    }));
+}
+interface ModuleEntry { createDataSource: (configuration: unknown, servicesManager: unknown, extensionManager?: unknown) => DicomJsonApi }
+export interface ExtensionManagerLike { getModuleEntry: (namespace: string) => ModuleEntry | undefined }
+
+export interface StaticJsonConfiguration {
+  /** Manifest URL, absolute or relative to the page (e.g. '/sample-study/manifest.json'). */
+  manifestUrl: string;
+  [key: string]: unknown;
+}
+
+/** The query OHIF gives the data source, with `url` added when the page has none. */
+export function withManifestUrl(query: Query | undefined, manifestUrl: string): Query {
+  const q = new URLSearchParams(query ? query.toString() : '');
+  if (!q.get('url')) q.set('url', manifestUrl);
+  return q;
+}
+
+async function fetchManifestStudies(url: string): Promise<ManifestStudy[]> {
+  const response = await fetch(new URL(url, globalThis.location?.href).href, { credentials: 'same-origin' });
+  if (!response.ok) throw new Error(`sample study manifest ${url}: HTTP ${response.status}`);
+  const data = (await response.json()) as { studies?: ManifestStudy[] };
+  return Array.isArray(data.studies) ? data.studies : [];
+}
+
+export function wrapDicomJson(base: DicomJsonApi, manifestUrl: string, loadStudies = fetchManifestStudies): DicomJsonApi {
+  let studies: Promise<ManifestStudy[]> | null = null;
+  return {
+    ...base,
+    query: {
+      ...base.query,
+      studies: {
+        ...base.query.studies,
+        search: async (filters: StudyFilters) => {
+          studies ??= loadStudies(manifestUrl).catch((err) => {
+            studies = null; // let a retry fetch again
+            throw err;
+          });
+          return filterStudies(await studies, filters ?? {});
+        },
+      },
+    },
+    initialize: (args) => base.initialize({ ...args, query: withManifestUrl(args.query, manifestUrl) }),
+    getStudyInstanceUIDs: (args) => base.getStudyInstanceUIDs({ ...args, query: withManifestUrl(args.query, manifestUrl) }),
+  };
+}
+
+export function getDataSourcesModule() {
+  return [
+    {
+      name: STATIC_JSON_DATA_SOURCE,
+      type: 'jsonApi',
+      createDataSource: (configuration: StaticJsonConfiguration, servicesManager: unknown, extensionManager: ExtensionManagerLike) => {
+        if (!configuration || typeof configuration.manifestUrl !== 'string' || !configuration.manifestUrl) {
+          throw new Error(`${STATIC_JSON_DATA_SOURCE}: configuration.manifestUrl (the dicomjson manifest URL) is required`);
+        }
+        const entry = extensionManager?.getModuleEntry(OHIF_DICOMJSON_NAMESPACE);
+        if (!entry) throw new Error(`${STATIC_JSON_DATA_SOURCE}: OHIF's ${OHIF_DICOMJSON_NAMESPACE} is not registered`);
+        return wrapDicomJson(entry.createDataSource(configuration, servicesManager, extensionManager), configuration.manifestUrl);
+      },
+    },
+  ];
+}

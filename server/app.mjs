@@ -1,0 +1,106 @@
+// The viewer server: the OHIF dist at / (SPA fallback), a generated app-config.js, our bundles under /plugins/,
+// the embedded studies under /sample-study/, model files under /models/, and /dicom-web proxied to a PACS.
+import fs from 'node:fs';
+import http from 'node:http';
+import path from 'node:path';
+import { appConfigScript, buildAppConfig, DICOMWEB_PATH, PLUGIN_PATH, SAMPLE_PATH } from './appConfig.mjs';
+import { loadManifestTemplate, manifestForOrigin } from './manifest.mjs';
+import { originFromRequest } from './origin.mjs';
+import { proxyRequest } from './proxy.mjs';
+import { resolveInside, sendFile } from './staticFiles.mjs';
+
+const NO_CACHE = 'no-cache';
+const HASHED_ASSET = /\.[0-9a-f]{8,}\.(js|css)$|\.[0-9a-f]{16}\.wasm$/;
+
+function modelCacheControl(file) {
+  // models.json names the current model: always revalidate. Weight shards and cards change only with a new
+  // model folder, so an hour of caching is safe; ETags make revalidation cheap.
+  return path.basename(file) === 'models.json' || file.endsWith('.json') ? NO_CACHE : 'public, max-age=3600';
+}
+
+function sendText(res, status, text, type = 'text/plain; charset=utf-8') {
+  res.writeHead(status, { 'content-type': type, 'cache-control': NO_CACHE });
+  res.end(text);
+}
+
+/**
+ * @param {{ohifDir: string, pluginDir: string, sampleDir: string, modelsDir: string,
+ *          pacsUrl: URL|null, defaultDataSource: 'dicomjson'|'orthanc', log?: (line: string) => void}} opts
+ */
+export function createViewerServer(opts) {
+  const ohifDir = path.resolve(opts.ohifDir);
+  const indexHtml = path.join(ohifDir, 'index.html');
+  if (!fs.existsSync(indexHtml)) throw new Error(`OHIF dist not found at ${ohifDir} (run: bash scripts/setup.sh --viewer)`);
+  for (const bundle of ['ssclnet-extension.js', 'ssclnet-mode.js']) {
+    if (!fs.existsSync(path.join(opts.pluginDir, bundle))) throw new Error(`${bundle} not found in ${opts.pluginDir} (run: npm run build)`);
+  }
+  const sampleDir = path.resolve(opts.sampleDir);
+  const template = loadManifestTemplate(path.join(sampleDir, 'study.json'));
+  const log = opts.log ?? (() => {});
+
+  const handle = (req, res) => {
+    const url = req.url ?? '/';
+    const pathname = url.split('?')[0];
+    const origin = originFromRequest(req);
+    if (!origin) return sendText(res, 400, 'bad Host header\n');
+
+    if (pathname === DICOMWEB_PATH || pathname.startsWith(DICOMWEB_PATH + '/')) {
+      if (!opts.pacsUrl) return sendText(res, 503, 'no PACS configured (start the server with --pacs URL)\n');
+      return proxyRequest(req, res, opts.pacsUrl, url.slice(DICOMWEB_PATH.length));
+    }
+    if (req.method !== 'GET' && req.method !== 'HEAD') return sendText(res, 405, 'method not allowed\n');
+
+    if (pathname === '/app-config.js') {
+      const config = buildAppConfig({ origin, defaultDataSource: opts.defaultDataSource });
+      return sendText(res, 200, appConfigScript(config), 'text/javascript; charset=utf-8');
+    }
+    if (pathname === `${SAMPLE_PATH}/manifest.json`) {
+      return sendText(res, 200, JSON.stringify(manifestForOrigin(template, origin, SAMPLE_PATH)), 'application/json; charset=utf-8');
+    }
+    const mounts = [
+      [PLUGIN_PATH + '/', opts.pluginDir, () => NO_CACHE],
+      [SAMPLE_PATH + '/', sampleDir, () => 'public, max-age=3600'],
+      ['/models/', opts.modelsDir, modelCacheControl],
+    ];
+    for (const [prefix, root, cache] of mounts) {
+      if (!pathname.startsWith(prefix)) continue;
+      const file = resolveInside(path.resolve(root), pathname.slice(prefix.length));
+      return file ? sendFile(req, res, file, cache(file)) : sendText(res, 404, `not found: ${pathname}\n`);
+    }
+    const file = pathname === '/' ? null : resolveInside(ohifDir, pathname.slice(1));
+    if (file) return sendFile(req, res, file, HASHED_ASSET.test(file) ? 'public, max-age=31536000, immutable' : NO_CACHE);
+    // SPA fallback: viewer routes (/ssclnet/dicomjson?...) are the app's; missing assets stay 404s.
+    if (pathname === '/' || !path.posix.extname(pathname)) return sendFile(req, res, indexHtml, NO_CACHE);
+    return sendText(res, 404, `not found: ${pathname}\n`);
+  };
+
+  const server = http.createServer((req, res) => {
+    try {
+      handle(req, res);
+    } catch (err) {
+      log(`error on ${req.method} ${req.url}: ${err.stack ?? err}`);
+      if (!res.headersSent) sendText(res, 500, 'internal error\n');
+      else res.destroy();
+    }
+  });
+  return server;
+}
+
+/** Listens; rejects with a clear message when the port is taken. Resolves to the bound port. */
+export function listen(server, { host, port }) {
+  return new Promise((resolve, reject) => {
+    const onError = (err) => {
+      server.off('listening', onListening);
+      if (err.code === 'EADDRINUSE') reject(new Error(`port ${port} on ${host} is already in use (another viewer running?); choose another with --port`));
+      else if (err.code === 'EACCES') reject(new Error(`no permission to listen on ${host}:${port}; use a port above 1024`));
+      else reject(err);
+    };
+    const onListening = () => {
+      server.off('error', onError);
+      resolve(server.address().port);
+    };
+    server.once('error', onError);
+    server.once('listening', onListening);
+    server.listen(port, host);
+  });
+}

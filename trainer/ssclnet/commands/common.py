@@ -1,0 +1,32 @@
+"""Flags several subcommands share (kept here so they read the same everywhere)."""
+
+from __future__ import annotations
+
+import argparse
+
+
+def add_data_args(p: argparse.ArgumentParser, *, split_default: str | None, split_help: str) -> None:
+    p.add_argument("--data", help="a folder of class subfolders, or a CSV manifest file,label,group,split "
+                                  "(paths relative to the CSV's folder)")
+    p.add_argument("--split", default=split_default, help=split_help + " (CSV only; comma-separated)")
+    p.add_argument("--workers", type=int, default=0,
+                   help="processes decoding images before training (default 0: in the main process; "
+                        "use the CPU count on a server)")
+
+
+def add_runtime_args(p: argparse.ArgumentParser, *, train: bool = True) -> None:
+    p.add_argument("--device", default="auto", help="auto (CUDA when present), cuda, cpu")
+    p.add_argument("--seed", type=int, default=0, help="seed of weights, shuffling and augmentations")
+    p.add_argument("--amp", action=argparse.BooleanOptionalAction, default=True,
+                   help="bf16 autocast on CUDA (ignored on CPU)")
+    p.add_argument("--channels-last", action=argparse.BooleanOptionalAction, default=True,
+                   help="NHWC memory format (faster convolutions on tensor cores)")
+    p.add_argument("--quiet", action="store_true", help="no progress bars or per-epoch lines")
+    if train:
+        p.add_argument("--compile", action="store_true", help="torch.compile the model (slow start, faster steps)")
+        p.add_argument("--data-device", default="auto", choices=("auto", "cuda", "cpu"),
+                       help="where decoded images live: auto = on the GPU when they take < 1/4 of its free memory")
+        p.add_argument("--tensorboard", action=argparse.BooleanOptionalAction, default=True,
+                       help="TensorBoard scalars in <out>/tb")
+        p.add_argument("--deterministic", action="store_true",
+                       help="deterministic algorithms (exactly repeatable, slower on GPU)")

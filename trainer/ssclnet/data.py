@@ -1,0 +1,218 @@
+"""Training data: which files (a folder of class subfolders or a CSV manifest), decoded once into memory.
+
+Every file goes through `imageio.read_slices` and `Slice.to_input(spec)`, the same path evaluation and
+export use, so the model never sees pixels prepared any other way. Images are decoded and preprocessed once,
+by a pool of worker processes, and held as one float16 tensor (N, C, S, S) in the spec's normalised space:
+5,245 slices at 224² take 0.5 GB, small enough to keep on the GPU. A file that can't be read is skipped,
+counted and listed in the summary; it never stops a run.
+"""
+
+from __future__ import annotations
+
+import csv
+import os
+from collections import Counter
+from concurrent.futures import ProcessPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Iterable, Sequence
+
+import numpy as np
+import torch
+
+from .imageio import DICOM_SUFFIXES, RASTER_SUFFIXES, read_slices
+from .preprocess import PreprocessSpec
+
+MANIFEST_COLUMNS = ("file", "label")
+
+
+class DataError(ValueError):
+    """The data argument itself is wrong (missing folder, bad manifest); not one bad image."""
+
+
+@dataclass(frozen=True)
+class Record:
+    path: Path
+    label: str | None
+    group: str | None = None
+    split: str | None = None
+
+
+@dataclass
+class ImageSet:
+    """Decoded slices (one per JPEG/PNG, one per DICOM frame) and what was skipped."""
+
+    images: torch.Tensor  # (N, C, S, S) float16, normalised per the spec
+    labels: list[str | None]
+    sources: list[str]  # file of each slice
+    skipped: list[tuple[str, str]] = field(default_factory=list)  # (file, reason)
+    splits: list[str | None] = field(default_factory=list)
+
+    def __len__(self) -> int:
+        return int(self.images.shape[0])
+
+    def class_names(self) -> list[str]:
+        return sorted({lab for lab in self.labels if lab is not None})
+
+    def label_indices(self, classes: Sequence[str]) -> torch.Tensor:
+        index = {c: i for i, c in enumerate(classes)}
+        unknown = sorted({lab for lab in self.labels if lab not in index}, key=str)
+        if unknown:
+            raise DataError(f"labels {unknown} are not among the classes {list(classes)}")
+        return torch.tensor([index[lab] for lab in self.labels], dtype=torch.long)
+
+    def summary(self) -> dict:
+        per_split: dict[str, dict[str, int]] = {}
+        for lab, sp in zip(self.labels, self.splits or [None] * len(self.labels)):
+            d = per_split.setdefault(sp or "all", {})
+            d[lab or "(unlabeled)"] = d.get(lab or "(unlabeled)", 0) + 1
+        return {
+            "slices": len(self),
+            "files": len(set(self.sources)),
+            "per_split_class": per_split,
+            "skipped_count": len(self.skipped),
+            "skipped": [{"file": f, "reason": r} for f, r in self.skipped],
+        }
+
+
+def _is_image_file(p: Path) -> bool:
+    s = p.suffix.lower()
+    return p.is_file() and not p.name.startswith(".") and (s in RASTER_SUFFIXES or s in DICOM_SUFFIXES)
+
+
+def list_records(data: str | Path, splits: Sequence[str] | None = None) -> list[Record]:
+    """Files of a dataset.
+
+    `data` is either a CSV manifest with columns file,label[,group,split] (paths relative to the CSV's
+    folder; `splits` selects rows), or a folder whose subfolders are the classes (files directly in the
+    folder get no label, which suits pretraining). For a folder, `splits` must be empty.
+    """
+    root = Path(data)
+    if root.is_file() and root.suffix.lower() == ".csv":
+        return _manifest_records(root, splits)
+    if root.is_dir():
+        if splits:
+            raise DataError(f"--split {','.join(splits)} needs a CSV manifest with a 'split' column; {root} is a folder")
+        return _folder_records(root)
+    raise DataError(f"{root}: neither a folder of class subfolders nor a .csv manifest")
+
+
+def _manifest_records(path: Path, splits: Sequence[str] | None) -> list[Record]:
+    with open(path, newline="") as f:
+        reader = csv.DictReader(f)
+        cols = reader.fieldnames or []
+        missing = [c for c in MANIFEST_COLUMNS if c not in cols]
+        if missing:
+            raise DataError(f"{path}: manifest lacks column(s) {missing}; expected file,label,group,split")
+        if splits and "split" not in cols:
+            raise DataError(f"{path}: --split given but the manifest has no 'split' column")
+        rows = list(reader)
+    wanted = set(splits) if splits else None
+    if wanted:
+        present = {r.get("split") for r in rows}
+        absent = sorted(wanted - present)
+        if absent:
+            raise DataError(f"{path}: no rows with split {absent} (present: {sorted(s for s in present if s)})")
+    base = path.parent
+    return [
+        Record(base / r["file"], r["label"] or None, r.get("group") or None, r.get("split") or None)
+        for r in rows
+        if wanted is None or r.get("split") in wanted
+    ]
+
+
+def _folder_records(root: Path) -> list[Record]:
+    records = [Record(p, None) for p in sorted(root.iterdir()) if _is_image_file(p)]
+    for sub in sorted(d for d in root.iterdir() if d.is_dir() and not d.name.startswith(".")):
+        records += [Record(p, sub.name) for p in sorted(sub.rglob("*")) if _is_image_file(p)]
+    if not records:
+        raise DataError(f"{root}: no JPEG/PNG/DICOM files found (expected <class>/<image> subfolders)")
+    return records
+
+
+def parse_splits(text: str | Sequence[str] | None) -> list[str] | None:
+    if text is None:
+        return None
+    items = text.split(",") if isinstance(text, str) else list(text)
+    out = [s.strip() for s in items if s.strip()]
+    return out or None
+
+
+def _decode(task: tuple[str, dict]) -> tuple[list[np.ndarray], str | None]:
+    path, spec_dict = task
+    spec = PreprocessSpec.from_dict(spec_dict)
+    try:
+        return [s.to_input(spec).astype(np.float16) for s in read_slices(path)], None
+    except (KeyboardInterrupt, SystemExit):
+        raise
+    except Exception as e:  # one bad file, whatever the decoder raised, is reported, never fatal
+        return [], f"{type(e).__name__}: {e}"
+
+
+def default_workers() -> int:
+    return max(1, min(16, (os.cpu_count() or 1)))
+
+
+def load_images(
+    records: Iterable[Record], spec: PreprocessSpec, *, workers: int = 0, progress: bool = False, desc: str = "decode"
+) -> ImageSet:
+    """Decode + preprocess every record once. workers=0 decodes in this process (tests, small sets)."""
+    records = list(records)
+    tasks = [(str(r.path), spec.to_dict()) for r in records]
+    if workers and workers > 1 and len(tasks) > 32:
+        with ProcessPoolExecutor(max_workers=workers) as pool:
+            results = pool.map(_decode, tasks, chunksize=max(1, min(64, len(tasks) // (4 * workers))))
+            results = list(_progress(results, len(tasks), progress, desc))
+    else:
+        results = [_decode(t) for t in _progress(tasks, len(tasks), progress, desc)]
+
+    arrays: list[np.ndarray] = []
+    labels: list[str | None] = []
+    sources: list[str] = []
+    splits: list[str | None] = []
+    skipped: list[tuple[str, str]] = []
+    for rec, (slices, err) in zip(records, results):
+        if err is not None:
+            skipped.append((str(rec.path), err))
+            continue
+        for a in slices:
+            arrays.append(a)
+            labels.append(rec.label)
+            sources.append(str(rec.path))
+            splits.append(rec.split)
+    shape = (0, spec.channels, spec.input_size, spec.input_size)
+    images = torch.from_numpy(np.stack(arrays)) if arrays else torch.empty(shape, dtype=torch.float16)
+    return ImageSet(images, labels, sources, skipped, splits)
+
+
+def _progress(it, total: int, enabled: bool, desc: str):
+    if not enabled:
+        return it
+    from tqdm import tqdm
+
+    return tqdm(it, total=total, desc=desc, unit="file", leave=False)
+
+
+def load_dataset(
+    data: str | Path,
+    splits: Sequence[str] | str | None,
+    spec: PreprocessSpec,
+    *,
+    workers: int = 0,
+    progress: bool = False,
+    require_labels: bool = False,
+    desc: str = "decode",
+) -> ImageSet:
+    """list_records + load_images, with the checks every command wants (nothing readable, missing labels)."""
+    records = list_records(data, parse_splits(splits))
+    if not records:
+        raise DataError(f"{data}: no files selected (split {splits})")
+    if require_labels:
+        unlabeled = [r.path for r in records if not r.label]
+        if unlabeled:
+            raise DataError(f"{len(unlabeled)} file(s) without a label, e.g. {unlabeled[0]}")
+    ds = load_images(records, spec, workers=workers, progress=progress, desc=desc)
+    if len(ds) == 0:
+        reasons = Counter(r.split(":")[0] for _, r in ds.skipped)
+        raise DataError(f"{data}: none of {len(records)} files could be read ({dict(reasons)})")
+    return ds

@@ -1,0 +1,251 @@
+"""Supervised fine-tuning: a linear classifier over the encoder, either as a linear probe (`frozen`) or with
+the whole network trained (`finetune`, encoder at a lower learning rate). `init="scratch"` trains the same
+network from random weights on the same labels: the no-SSL baseline, compared like for like."""
+
+from __future__ import annotations
+
+import math
+import time
+from dataclasses import asdict, dataclass, fields
+from pathlib import Path
+
+import torch
+import torch.nn.functional as F
+
+from . import augment as aug
+from .checkpoint import load_checkpoint, save_checkpoint
+from .data import DataError, ImageSet, load_dataset
+from .model import Classifier
+from .preprocess import PreprocessSpec
+from .runtime import (Logger, Runtime, progress, progress_enabled, rng_state, seed_everything, set_rng_state,
+                      setup_runtime, teardown_runtime, unwrap)
+from .training import (BatchSource, Hook, effective_batch_size, epoch_batches, load_encoder_init, place_model,
+                       warmup_cosine)
+
+ENCODER_MODES = ("frozen", "finetune")
+
+
+@dataclass
+class FinetuneConfig:
+    data: str = ""
+    out: str = "runs/finetune"
+    train_split: str = "train"
+    val_split: str = "val"
+    init: str = "scratch"
+    encoder: str = "finetune"
+    classes: str | None = None
+    epochs: int = 100
+    batch_size: int = 64
+    lr: float = 1e-3
+    encoder_lr_scale: float = 0.1
+    weight_decay: float = 1e-4
+    label_smoothing: float = 0.0
+    patience: int = 15
+    image_size: int | None = None
+    augment: bool = True
+    seed: int = 0
+    workers: int = 0
+    device: str = "auto"
+    data_device: str = "auto"
+    amp: bool = True
+    channels_last: bool = True
+    compile: bool = False
+    resume: bool = False
+    tensorboard: bool = True
+    quiet: bool = False
+    deterministic: bool = False
+
+    @classmethod
+    def from_args(cls, args) -> "FinetuneConfig":
+        return cls(**{f.name: getattr(args, f.name) for f in fields(cls) if hasattr(args, f.name)})
+
+
+def _spec_for(cfg: FinetuneConfig, log: Logger) -> tuple[PreprocessSpec, dict | None]:
+    """The preprocessing of the pretrained encoder, unless a different --image-size is asked for."""
+    init_ckpt = None
+    spec = PreprocessSpec(input_size=cfg.image_size or 224)
+    if cfg.init != "scratch":
+        obj = torch.load(cfg.init, map_location="cpu", weights_only=False) if Path(cfg.init).is_file() else None
+        if obj is None:
+            raise SystemExit(f"finetune: --init {cfg.init}: no such file (or use --init scratch)")
+        if isinstance(obj, dict) and "preprocess" in obj:
+            init_ckpt = obj
+            spec = PreprocessSpec.from_dict(obj["preprocess"])
+            if cfg.image_size and cfg.image_size != spec.input_size:
+                log.info(f"note: encoder was pretrained at {spec.input_size}², fine-tuning at {cfg.image_size}²")
+                spec = PreprocessSpec.from_dict({**obj["preprocess"], "input_size": cfg.image_size})
+    return spec, init_ckpt
+
+
+@torch.no_grad()
+def _validate(model, val_x: torch.Tensor, val_y: torch.Tensor, rt: Runtime, cfg: FinetuneConfig) -> tuple[float, float]:
+    model.eval()
+    loss_sum, correct = 0.0, 0
+    for xb, yb in zip(val_x.split(256), val_y.split(256)):
+        x = xb.to(rt.device, torch.float32)
+        if cfg.channels_last:
+            x = x.contiguous(memory_format=torch.channels_last)
+        with rt.autocast(cfg.amp):
+            logits = model(x).float()
+        yb = yb.to(rt.device)
+        loss_sum += float(F.cross_entropy(logits, yb, reduction="sum"))
+        correct += int((logits.argmax(1) == yb).sum())
+    n = max(1, len(val_y))
+    return loss_sum / n, correct / n
+
+
+def _improved(acc: float, loss: float, best: dict | None) -> bool:
+    """Best = highest val accuracy; ties (frequent on small val sets) go to the lower val loss."""
+    if best is None:
+        return True
+    return acc > best["val_acc"] + 1e-9 or (abs(acc - best["val_acc"]) <= 1e-9 and loss < best["val_loss"])
+
+
+def run_finetune(cfg: FinetuneConfig, hook: Hook | None = None) -> dict:
+    """Fine-tune; returns metrics (best epoch's val figures and the history). Writes best.pt and last.pt."""
+    if not cfg.data:
+        raise SystemExit("finetune: --data is required (a folder of class subfolders or a CSV manifest)")
+    if cfg.encoder not in ENCODER_MODES:
+        raise SystemExit(f"finetune: --encoder must be one of {ENCODER_MODES}")
+    rt = setup_runtime(cfg.device)
+    try:
+        return _run(cfg, rt, hook)
+    finally:
+        teardown_runtime(rt)
+
+
+def _load_sets(cfg: FinetuneConfig, spec: PreprocessSpec, bars: bool) -> tuple[ImageSet, ImageSet | None]:
+    is_csv = str(cfg.data).lower().endswith(".csv")
+    try:
+        train = load_dataset(cfg.data, cfg.train_split if is_csv else None, spec, workers=cfg.workers,
+                             progress=bars, require_labels=True, desc="decode train")
+        val = None
+        if is_csv and cfg.val_split:
+            val = load_dataset(cfg.data, cfg.val_split, spec, workers=cfg.workers, progress=bars,
+                               require_labels=True, desc="decode val")
+    except DataError as e:
+        raise SystemExit(f"finetune: {e}") from e
+    return train, val
+
+
+def _run(cfg: FinetuneConfig, rt: Runtime, hook: Hook | None) -> dict:
+    out = Path(cfg.out)
+    seed_everything(cfg.seed, cfg.deterministic)
+    log = Logger(out, rt.is_main, cfg.tensorboard, cfg.quiet)
+    bars = rt.is_main and progress_enabled(cfg.quiet)
+    spec, _ = _spec_for(cfg, log)
+    train, val = _load_sets(cfg, spec, bars)
+    if val is None:
+        log.info("no validation split (a folder, or --val-split ''): early stopping on training loss instead")
+    classes = [c.strip() for c in cfg.classes.split(",")] if cfg.classes else sorted(
+        set(train.class_names()) | set(val.class_names() if val else []))
+    if len(classes) < 2:
+        raise SystemExit(f"finetune: need at least 2 classes, found {classes}")
+    try:
+        train_y = train.label_indices(classes)
+        val_y = val.label_indices(classes) if val else None
+    except DataError as e:
+        raise SystemExit(f"finetune: {e}") from e
+    summary = {"train": train.summary(), "val": val.summary() if val else None, "classes": classes}
+    skipped = train.summary()["skipped_count"] + (val.summary()["skipped_count"] if val else 0)
+    log.info(f"data: {len(train)} train / {len(val) if val else 0} val slices, classes {classes}, {skipped} skipped")
+    for f, why in (train.skipped + (val.skipped if val else []))[:10]:
+        log.info(f"  skipped {f}: {why}")
+
+    torch.manual_seed(cfg.seed)
+    net = Classifier(len(classes), in_channels=spec.channels)
+    if cfg.init != "scratch":
+        log.info(f"encoder initialised from {cfg.init} ({load_encoder_init(cfg.init, net.encoder)})")
+    frozen = cfg.encoder == "frozen"
+    if frozen:
+        net.encoder.requires_grad_(False)
+    model = place_model(net, rt, channels_last=cfg.channels_last, compile=cfg.compile, sync_bn=not frozen)
+    plain = unwrap(model)
+    groups = [{"params": plain.classifier.parameters(), "lr": cfg.lr}]
+    if not frozen:
+        groups.append({"params": plain.encoder.parameters(), "lr": cfg.lr * cfg.encoder_lr_scale})
+    optimizer = torch.optim.Adam(groups, weight_decay=cfg.weight_decay)
+    batch = effective_batch_size(len(train), cfg.batch_size, rt)
+    steps = len(epoch_batches(len(train), batch, 0, cfg.seed, rt))
+    scheduler = warmup_cosine(optimizer, cfg.epochs * steps, 0)
+    generator = torch.Generator(device=rt.device)
+    source = BatchSource(train.images, rt, cfg.data_device)
+    train_y_dev = train_y.to(rt.device)
+
+    start_epoch, history, best, bad_epochs = 0, [], None, 0
+    last = out / "last.pt"
+    if cfg.resume and last.is_file():
+        ckpt = load_checkpoint(last, "finetune")
+        plain.load_state_dict(ckpt["model"])
+        optimizer.load_state_dict(ckpt["optimizer"])
+        scheduler.load_state_dict(ckpt["scheduler"])
+        set_rng_state(ckpt["rng"], generator)
+        start_epoch = int(ckpt["epoch"])
+        history, best, bad_epochs = ckpt["metrics"]["history"], ckpt["metrics"]["best"], ckpt["metrics"]["bad_epochs"]
+        log.info(f"resumed from {last} after epoch {start_epoch}")
+
+    log.info(f"finetune ({cfg.encoder}, init {cfg.init}): batch {batch} x {rt.world_size}, {steps} steps/epoch, "
+             f"up to {cfg.epochs} epochs, patience {cfg.patience}, device {rt.device}")
+    base = {"kind": "finetune", "classes": classes, "preprocess": spec.to_dict(), "args": asdict(cfg),
+            "data_summary": summary}
+    metrics: dict = {"history": history, "best": best, "bad_epochs": bad_epochs}
+    for epoch in range(start_epoch, cfg.epochs):
+        if bad_epochs >= cfg.patience:
+            break
+        t_epoch = time.perf_counter()
+        generator.manual_seed((cfg.seed * 1_000_003 + epoch) * 1_009 + rt.rank)
+        model.train()
+        if frozen:
+            plain.encoder.eval()  # a linear probe: BatchNorm statistics stay those of the pretrained encoder
+        loss_sum = torch.zeros((), device=rt.device)
+        batches = epoch_batches(len(train), batch, epoch, cfg.seed, rt)
+        for i, idx in enumerate(progress(batches, total=len(batches), desc=f"epoch {epoch + 1}", enabled=bars)):
+            x = source.get(idx)
+            if cfg.augment:
+                x = aug.augment(x, aug.FINETUNE, mean=spec.mean, std=spec.std, generator=generator)
+            if cfg.channels_last:
+                x = x.contiguous(memory_format=torch.channels_last)
+            with rt.autocast(cfg.amp):
+                logits = model(x).float()
+            loss = F.cross_entropy(logits, train_y_dev[idx.to(rt.device)], label_smoothing=cfg.label_smoothing)
+            optimizer.zero_grad(set_to_none=True)
+            loss.backward()
+            optimizer.step()
+            scheduler.step()
+            loss_sum += loss.detach()
+            if hook:
+                hook("step", epoch, i)
+        if rt.distributed:
+            torch.distributed.all_reduce(loss_sum)
+            loss_sum /= rt.world_size
+        row = {"epoch": epoch + 1, "train_loss": float(loss_sum) / max(1, len(batches)),
+               "seconds": time.perf_counter() - t_epoch}
+        if val is not None:
+            row["val_loss"], row["val_acc"] = _validate(plain, val.images, val_y, rt, cfg)
+        else:
+            row["val_loss"], row["val_acc"] = row["train_loss"], -row["train_loss"]
+        history.append(row)
+        improved = _improved(row["val_acc"], row["val_loss"], best)
+        if improved:
+            best, bad_epochs = dict(row), 0
+        else:
+            bad_epochs += 1
+        metrics = {"history": history, "best": best, "bad_epochs": bad_epochs}
+        log.scalars(epoch + 1, **{f"finetune/{k}": v for k, v in row.items() if k != "epoch"})
+        log.info(f"epoch {epoch + 1}: train loss {row['train_loss']:.4f}"
+                 + (f", val loss {row['val_loss']:.4f}, val acc {row['val_acc']:.3f}" if val is not None else "")
+                 + (" *" if improved else ""))
+        if rt.is_main:
+            state = {**base, "model": plain.state_dict(), "epoch": epoch + 1, "metrics": metrics}
+            if improved:
+                save_checkpoint(state, out / "best.pt")
+            save_checkpoint({**state, "optimizer": optimizer.state_dict(), "scheduler": scheduler.state_dict(),
+                             "rng": rng_state(generator)}, last)
+        rt.barrier()
+        if hook:
+            hook("epoch", epoch, len(batches))
+    if best is not None and math.isfinite(best["val_loss"]):
+        log.info(f"best epoch {best['epoch']}: val acc {best['val_acc']:.3f}, val loss {best['val_loss']:.4f} "
+                 f"-> {out / 'best.pt'}")
+    log.close()
+    return metrics

@@ -1,0 +1,220 @@
+"""SimCLR pretraining of the ResNet-18 encoder (SSCLNet's self-supervised stage). Labels are never used for
+training; the optional monitor uses the labeled train/val splits only to *measure* the encoder (kNN)."""
+
+from __future__ import annotations
+
+import time
+from dataclasses import asdict, dataclass, fields
+from pathlib import Path
+
+import torch
+
+from . import augment as aug
+from .checkpoint import load_checkpoint, save_checkpoint
+from .data import DataError, default_workers, load_dataset
+from .losses import DEFAULT_TEMPERATURE, nt_xent
+from .model import SimCLRModel
+from .preprocess import PreprocessSpec
+from .runtime import (Logger, Runtime, progress, progress_enabled, rng_state, seed_everything, set_rng_state,
+                      setup_runtime, teardown_runtime, unwrap)
+from .training import (BatchSource, Hook, effective_batch_size, embed, epoch_batches, knn_accuracy,
+                       load_encoder_init, place_model, warmup_cosine)
+
+
+@dataclass
+class PretrainConfig:
+    data: str = ""
+    out: str = "runs/pretrain"
+    split: str | None = None
+    epochs: int = 100
+    batch_size: int = 256
+    lr: float = 3e-4
+    weight_decay: float = 1e-6
+    warmup_epochs: int = 2
+    temperature: float = DEFAULT_TEMPERATURE
+    image_size: int = 224
+    seed: int = 0
+    workers: int = 0  # decode processes; 0 = in this process
+    device: str = "auto"
+    data_device: str = "auto"
+    amp: bool = True
+    channels_last: bool = True
+    compile: bool = False
+    sync_bn: bool = True
+    init: str | None = None
+    resume: bool = False
+    monitor_every: int = 5
+    monitor_data: str | None = None
+    monitor_train_split: str = "train"
+    monitor_val_split: str = "val"
+    knn_k: int = 20
+    tensorboard: bool = True
+    quiet: bool = False
+    deterministic: bool = False
+
+    @classmethod
+    def from_args(cls, args) -> "PretrainConfig":
+        return cls(**{f.name: getattr(args, f.name) for f in fields(cls) if hasattr(args, f.name)})
+
+
+class SimCLRStep:
+    """One optimisation step: two augmented views per image (on the batch's device), both through the
+    model in one forward pass, NT-Xent, backward, Adam, schedule. Split into `views` (data work) and
+    `update` (compute) so the benchmark can time them apart."""
+
+    def __init__(self, model, optimizer, scheduler, rt: Runtime, spec: PreprocessSpec, cfg: PretrainConfig,
+                 generator: torch.Generator) -> None:
+        self.model, self.optimizer, self.scheduler, self.rt = model, optimizer, scheduler, rt
+        self.spec, self.cfg, self.generator = spec, cfg, generator
+
+    def views(self, x: torch.Tensor) -> torch.Tensor:
+        kw = dict(mean=self.spec.mean, std=self.spec.std, generator=self.generator)
+        v = torch.cat([aug.augment(x, aug.PRETRAIN, **kw), aug.augment(x, aug.PRETRAIN, **kw)])
+        return v.contiguous(memory_format=torch.channels_last) if self.cfg.channels_last else v
+
+    def update(self, views: torch.Tensor) -> torch.Tensor:
+        with self.rt.autocast(self.cfg.amp):
+            z = self.model(views)
+        z1, z2 = z.float().chunk(2)
+        loss = nt_xent(z1, z2, self.cfg.temperature)
+        self.optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        self.optimizer.step()
+        self.scheduler.step()
+        return loss.detach()
+
+
+def epoch_seed(seed: int, epoch: int, rank: int) -> int:
+    """The augmentation generator is reseeded from (seed, epoch, rank) at every epoch: each rank draws its
+    own parameters, and a run resumed on any number of ranks replays an epoch exactly."""
+    return (seed * 1_000_003 + epoch) * 1_009 + rank
+
+
+def build(cfg: PretrainConfig, rt: Runtime, steps_per_epoch: int):
+    """Model, optimiser, schedule and augmentation generator for a run (also used by the benchmark)."""
+    torch.manual_seed(cfg.seed)
+    net = SimCLRModel()
+    init_note = None
+    if cfg.init:
+        init_note = load_encoder_init(cfg.init, net.encoder)
+    model = place_model(net, rt, channels_last=cfg.channels_last, compile=cfg.compile, sync_bn=cfg.sync_bn)
+    optimizer = torch.optim.Adam(model.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
+    scheduler = warmup_cosine(optimizer, cfg.epochs * steps_per_epoch, cfg.warmup_epochs * steps_per_epoch)
+    generator = torch.Generator(device=rt.device)
+    generator.manual_seed(epoch_seed(cfg.seed, 0, rt.rank))
+    return model, optimizer, scheduler, generator, init_note
+
+
+def _load_monitor(cfg: PretrainConfig, spec: PreprocessSpec, log: Logger):
+    source = cfg.monitor_data or cfg.data
+    if cfg.monitor_every <= 0 or not str(source).lower().endswith(".csv"):
+        if cfg.monitor_every > 0:
+            log.info("monitor: off (needs a CSV manifest with labeled train/val splits: --monitor-data)")
+        return None
+    try:
+        bank = load_dataset(source, cfg.monitor_train_split, spec, workers=cfg.workers, require_labels=True)
+        val = load_dataset(source, cfg.monitor_val_split, spec, workers=cfg.workers, require_labels=True)
+    except DataError as e:
+        log.info(f"monitor: off ({e})")
+        return None
+    classes = sorted(set(bank.class_names()) | set(val.class_names()))
+    return bank.images, bank.label_indices(classes), val.images, val.label_indices(classes), classes
+
+
+def run_pretrain(cfg: PretrainConfig, hook: Hook | None = None) -> dict:
+    """Pretrain; returns the final checkpoint's metrics. Writes <out>/last.pt every epoch, <out>/tb."""
+    if not cfg.data:
+        raise SystemExit("pretrain: --data is required (a folder of images or a CSV manifest)")
+    rt = setup_runtime(cfg.device)
+    try:
+        return _run(cfg, rt, hook)
+    finally:
+        teardown_runtime(rt)
+
+
+def _run(cfg: PretrainConfig, rt: Runtime, hook: Hook | None) -> dict:
+    out = Path(cfg.out)
+    seed_everything(cfg.seed, cfg.deterministic)
+    log = Logger(out, rt.is_main, cfg.tensorboard, cfg.quiet)
+    bars = rt.is_main and progress_enabled(cfg.quiet)
+    spec = PreprocessSpec(input_size=cfg.image_size)
+
+    t0 = time.perf_counter()
+    try:
+        ds = load_dataset(cfg.data, cfg.split, spec, workers=cfg.workers, progress=bars)
+    except DataError as e:
+        raise SystemExit(f"pretrain: {e}") from e
+    summary = ds.summary()
+    log.info(f"data: {summary['slices']} slices from {summary['files']} files, {summary['skipped_count']} skipped "
+             f"({time.perf_counter() - t0:.1f} s to decode)")
+    for f, why in ds.skipped[:10]:
+        log.info(f"  skipped {f}: {why}")
+    monitor = _load_monitor(cfg, spec, log) if rt.is_main else None
+
+    batch = effective_batch_size(len(ds), cfg.batch_size, rt)
+    steps = len(epoch_batches(len(ds), batch, 0, cfg.seed, rt))
+    model, optimizer, scheduler, generator, init_note = build(cfg, rt, steps)
+    if init_note:
+        log.info(f"encoder initialised from {cfg.init} ({init_note})")
+    source = BatchSource(ds.images, rt, cfg.data_device)
+    step_fn = SimCLRStep(model, optimizer, scheduler, rt, spec, cfg, generator)
+
+    start_epoch, history = 0, []
+    last = out / "last.pt"
+    if cfg.resume and last.is_file():
+        ckpt = load_checkpoint(last, "pretrain")
+        unwrap(model).load_state_dict(ckpt["model"])
+        optimizer.load_state_dict(ckpt["optimizer"])
+        scheduler.load_state_dict(ckpt["scheduler"])
+        set_rng_state(ckpt["rng"], generator)
+        start_epoch, history = int(ckpt["epoch"]), list(ckpt["metrics"].get("history", []))
+        log.info(f"resumed from {last} after epoch {start_epoch}")
+    elif cfg.resume:
+        log.info(f"--resume: no {last} yet, starting from epoch 0")
+
+    log.info(f"pretrain: {len(ds)} images, {rt.world_size} process(es) x batch {batch}, {steps} steps/epoch, "
+             f"epochs {start_epoch}->{cfg.epochs}, device {rt.device}")
+    metrics: dict = {"history": history}
+    for epoch in range(start_epoch, cfg.epochs):
+        t_epoch = time.perf_counter()
+        model.train()
+        generator.manual_seed(epoch_seed(cfg.seed, epoch, rt.rank))
+        loss_sum = torch.zeros((), device=rt.device)
+        batches = epoch_batches(len(ds), batch, epoch, cfg.seed, rt)
+        bar = progress(batches, total=len(batches), desc=f"epoch {epoch + 1}/{cfg.epochs}", enabled=bars)
+        for i, idx in enumerate(bar):
+            loss = step_fn.update(step_fn.views(source.get(idx)))
+            loss_sum += loss
+            if bars and i % 10 == 0:
+                bar.set_postfix(loss=f"{loss.item():.3f}")
+            if hook:
+                hook("step", epoch, i)
+        if rt.distributed:
+            torch.distributed.all_reduce(loss_sum)
+            loss_sum /= rt.world_size
+        epoch_loss = float(loss_sum) / max(1, len(batches))
+        seconds = time.perf_counter() - t_epoch
+        row = {"epoch": epoch + 1, "loss": epoch_loss, "lr": scheduler.get_last_lr()[0], "seconds": seconds,
+               "pairs_per_s": len(batches) * batch * rt.world_size / max(seconds, 1e-9)}
+        if monitor is not None and ((epoch + 1) % cfg.monitor_every == 0 or epoch + 1 == cfg.epochs):
+            enc = unwrap(model).encoder
+            bank_x, bank_y, val_x, val_y, classes = monitor
+            fa = embed(enc, bank_x, rt, channels_last=cfg.channels_last, amp=cfg.amp)
+            fb = embed(enc, val_x, rt, channels_last=cfg.channels_last, amp=cfg.amp)
+            row["knn_acc"] = knn_accuracy(fa, bank_y, fb, val_y, len(classes), k=cfg.knn_k)
+        history.append(row)
+        metrics = {"history": history, **{k: v for k, v in row.items() if k != "epoch"}}
+        log.scalars(epoch + 1, **{f"pretrain/{k}": v for k, v in row.items() if k != "epoch"})
+        log.info(f"epoch {epoch + 1}/{cfg.epochs}: loss {epoch_loss:.4f}, {row['pairs_per_s']:.0f} pairs/s"
+                 + (f", kNN val acc {row['knn_acc']:.3f}" if "knn_acc" in row else ""))
+        if rt.is_main:
+            save_checkpoint({
+                "kind": "pretrain", "model": unwrap(model).state_dict(), "preprocess": spec.to_dict(),
+                "epoch": epoch + 1, "optimizer": optimizer.state_dict(), "scheduler": scheduler.state_dict(),
+                "rng": rng_state(generator), "args": asdict(cfg), "metrics": metrics, "data_summary": summary,
+            }, last)
+        rt.barrier()
+        if hook:
+            hook("epoch", epoch, len(batches))
+    log.close()
+    return metrics

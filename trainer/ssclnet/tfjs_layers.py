@@ -1,0 +1,197 @@
+"""Build a Keras-style functional graph (TensorFlow.js "layers-model" topology) from a `Classifier`.
+
+No TensorFlow is needed: the topology is plain JSON and the weights plain little-endian arrays. What differs
+between PyTorch and TensorFlow, and how it is bridged here:
+  - layout: PyTorch is NCHW with OIHW kernels, TF.js NHWC with HWIO kernels -> kernels are transposed, the
+    input is NHWC; a Linear weight (out, in) becomes a Dense kernel (in, out);
+  - padding: PyTorch pads symmetrically, TF's 'same' pads the extra pixel at the bottom/right for stride 2.
+    Every strided conv (the 7x7/2 stem, the 3x3/2 convs) gets an explicit ZeroPadding2D + 'valid' conv;
+    stride-1 3x3 convs with padding 1 are the same in both ('same');
+  - max-pool: PyTorch pads with -inf, we pad with zeros: exact here because it follows a ReLU (inputs >= 0)
+    and every window holds at least one real pixel;
+  - BatchNormalization: PyTorch's epsilon (1e-5, read from the module) instead of Keras's 1e-3.
+The graph ends with Dense (logits, linear) -> Activation softmax, so the model outputs probabilities and
+`logits` stays reachable by layer name.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+from torch import nn
+
+ZEROS = {"class_name": "Zeros", "config": {}}  # initialisers are overwritten by the weights; zeros load fastest
+ONES = {"class_name": "Ones", "config": {}}
+LOGITS_LAYER = "logits"
+OUTPUT_LAYER = "probabilities"
+INPUT_LAYER = "input"
+
+
+@dataclass
+class Graph:
+    """Layers (Keras config dicts) in topological order, and the weights in manifest order."""
+
+    layers: list[dict[str, Any]] = field(default_factory=list)
+    weights: list[tuple[str, np.ndarray]] = field(default_factory=list)
+
+    def add(self, class_name: str, name: str, config: dict[str, Any], inputs: list[str]) -> str:
+        config = {"name": name, "trainable": False, **config}
+        inbound = [[[i, 0, 0, {}] for i in inputs]] if inputs else []
+        self.layers.append({"class_name": class_name, "name": name, "config": config, "inbound_nodes": inbound})
+        return name
+
+    def add_weight(self, name: str, value: np.ndarray) -> None:
+        self.weights.append((name, np.ascontiguousarray(value, dtype=np.float32)))
+
+
+def _np(t) -> np.ndarray:
+    return t.detach().cpu().numpy().astype(np.float32)
+
+
+def _conv(g: Graph, name: str, conv: nn.Conv2d, x: str) -> str:
+    k, s, p = conv.kernel_size[0], conv.stride[0], conv.padding[0]
+    if conv.kernel_size[0] != conv.kernel_size[1] or conv.stride[0] != conv.stride[1] or conv.padding[0] != conv.padding[1]:
+        raise ValueError(f"{name}: only square kernels, strides and paddings are supported")
+    if conv.groups != 1 or conv.dilation != (1, 1):
+        raise ValueError(f"{name}: grouped or dilated convolutions are not supported")
+    if s == 1 and 2 * p == k - 1:
+        padding = "same"  # symmetric in both frameworks for odd kernels at stride 1
+    elif p == 0:
+        padding = "valid"
+    else:
+        x = g.add("ZeroPadding2D", f"{name}_pad", {"padding": [[p, p], [p, p]], "data_format": "channels_last"}, [x])
+        padding = "valid"
+    config = {
+        "filters": conv.out_channels,
+        "kernel_size": [k, k],
+        "strides": [s, s],
+        "padding": padding,
+        "data_format": "channels_last",
+        "dilation_rate": [1, 1],
+        "activation": "linear",
+        "use_bias": conv.bias is not None,
+        "kernel_initializer": ZEROS,
+        "bias_initializer": ZEROS,
+    }
+    out = g.add("Conv2D", name, config, [x])
+    g.add_weight(f"{name}/kernel", _np(conv.weight).transpose(2, 3, 1, 0))  # OIHW -> HWIO
+    if conv.bias is not None:
+        g.add_weight(f"{name}/bias", _np(conv.bias))
+    return out
+
+
+def _bn(g: Graph, name: str, bn: nn.BatchNorm2d, x: str) -> str:
+    if bn.running_mean is None or bn.running_var is None:
+        raise ValueError(f"{name}: BatchNorm without running statistics can't be exported")
+    config = {
+        "axis": -1,
+        "momentum": 0.99,
+        "epsilon": float(bn.eps),
+        "center": True,
+        "scale": True,
+        "beta_initializer": ZEROS,
+        "gamma_initializer": ONES,
+        "moving_mean_initializer": ZEROS,
+        "moving_variance_initializer": ONES,
+    }
+    out = g.add("BatchNormalization", name, config, [x])
+    gamma = _np(bn.weight) if bn.weight is not None else np.ones(bn.num_features, np.float32)
+    beta = _np(bn.bias) if bn.bias is not None else np.zeros(bn.num_features, np.float32)
+    g.add_weight(f"{name}/gamma", gamma)
+    g.add_weight(f"{name}/beta", beta)
+    g.add_weight(f"{name}/moving_mean", _np(bn.running_mean))
+    g.add_weight(f"{name}/moving_variance", _np(bn.running_var))
+    return out
+
+
+def _relu(g: Graph, name: str, x: str) -> str:
+    return g.add("Activation", name, {"activation": "relu"}, [x])
+
+
+def _basic_block(g: Graph, name: str, block: nn.Module, x: str) -> str:
+    y = _relu(g, f"{name}_relu1", _bn(g, f"{name}_bn1", block.bn1, _conv(g, f"{name}_conv1", block.conv1, x)))
+    y = _bn(g, f"{name}_bn2", block.bn2, _conv(g, f"{name}_conv2", block.conv2, y))
+    shortcut = x
+    if block.downsample is not None:
+        conv, bn = block.downsample[0], block.downsample[1]
+        shortcut = _bn(g, f"{name}_down_bn", bn, _conv(g, f"{name}_down_conv", conv, x))
+    s = g.add("Add", f"{name}_add", {}, [y, shortcut])
+    return _relu(g, f"{name}_out", s)
+
+
+def build_graph(model: nn.Module, input_size: int, channels: int) -> Graph:
+    """The functional graph of a `ssclnet.model.Classifier` (encoder.* ResNet-18 trunk + classifier Linear)."""
+    enc, head = model.encoder, model.classifier
+    pool = enc.maxpool
+    if (pool.kernel_size, pool.stride, pool.padding) not in ((3, 2, 1), ((3, 3), (2, 2), (1, 1))):
+        raise ValueError("expected ResNet's 3x3/2 max-pool with padding 1")
+    g = Graph()
+    x = g.add(
+        "InputLayer",
+        INPUT_LAYER,
+        {"batch_input_shape": [None, input_size, input_size, channels], "dtype": "float32", "sparse": False},
+        [],
+    )
+    x = _relu(g, "stem_relu", _bn(g, "stem_bn", enc.bn1, _conv(g, "stem_conv", enc.conv1, x)))
+    x = g.add("ZeroPadding2D", "stem_pool_pad", {"padding": [[1, 1], [1, 1]], "data_format": "channels_last"}, [x])
+    x = g.add(
+        "MaxPooling2D",
+        "stem_pool",
+        {"pool_size": [3, 3], "strides": [2, 2], "padding": "valid", "data_format": "channels_last"},
+        [x],
+    )
+    for li in range(1, 5):
+        for bi, block in enumerate(getattr(enc, f"layer{li}")):
+            x = _basic_block(g, f"layer{li}_{bi}", block, x)
+    x = g.add("GlobalAveragePooling2D", "avgpool", {"data_format": "channels_last"}, [x])
+    x = g.add(
+        "Dense",
+        LOGITS_LAYER,
+        {
+            "units": head.out_features,
+            "activation": "linear",
+            "use_bias": head.bias is not None,
+            "kernel_initializer": ZEROS,
+            "bias_initializer": ZEROS,
+        },
+        [x],
+    )
+    g.add_weight(f"{LOGITS_LAYER}/kernel", _np(head.weight).T)  # (out, in) -> (in, out)
+    if head.bias is not None:
+        g.add_weight(f"{LOGITS_LAYER}/bias", _np(head.bias))
+    g.add("Activation", OUTPUT_LAYER, {"activation": "softmax"}, [x])
+    return g
+
+
+def topology(g: Graph, name: str = "ssclnet_classifier") -> dict[str, Any]:
+    return {
+        "class_name": "Model",
+        "config": {
+            "name": name,
+            "layers": g.layers,
+            "input_layers": [[INPUT_LAYER, 0, 0]],
+            "output_layers": [[OUTPUT_LAYER, 0, 0]],
+        },
+        "keras_version": "2.15.0",
+        "backend": "tensorflow",
+    }
+
+
+def encode_weights(g: Graph, dtype: str) -> tuple[bytes, list[dict[str, Any]]]:
+    """Little-endian weight bytes in manifest order and their manifest entries (float16 as tfjs quantization)."""
+    if dtype not in ("float32", "float16"):
+        raise ValueError(f"dtype must be float32 or float16, got {dtype}")
+    chunks, specs = [], []
+    for name, value in g.weights:
+        spec: dict[str, Any] = {"name": name, "shape": list(value.shape), "dtype": "float32"}
+        if dtype == "float16":
+            if np.abs(value).max(initial=0.0) > 65504:
+                raise ValueError(f"weight {name} overflows float16; export as float32")
+            chunks.append(value.astype("<f2").tobytes())
+            spec["quantization"] = {"dtype": "float16", "original_dtype": "float32"}
+        else:
+            chunks.append(value.astype("<f4").tobytes())
+        specs.append(spec)
+    return b"".join(chunks), specs

@@ -1,0 +1,156 @@
+"""Pieces shared by pretraining, fine-tuning and the benchmark: batches from the in-memory image tensor,
+the per-epoch shuffle, model placement (channels_last, SyncBN, DDP, compile), LR schedules, encoder init."""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+from typing import Callable
+
+import torch
+from torch import nn
+
+from .runtime import Runtime
+
+# A hook a caller (a test, a scheduler wrapper) can pass to stop or observe a run: hook(event, epoch, step)
+# with event "step" after every optimiser step and "epoch" after every checkpoint.
+Hook = Callable[[str, int, int], None]
+
+
+class BatchSource:
+    """Gathers batches of the decoded images and puts them on the compute device.
+
+    On a GPU the whole float16 tensor lives on the device when it fits easily (a quarter of free memory),
+    so a batch is one index_select with no host work at all; otherwise it stays in host memory and each
+    batch is gathered into a pinned buffer and copied with non_blocking=True.
+    """
+
+    def __init__(self, images: torch.Tensor, rt: Runtime, where: str = "auto") -> None:
+        self.rt = rt
+        on_device = False
+        if rt.cuda and where in ("auto", "cuda"):
+            free, _ = torch.cuda.mem_get_info(rt.device)
+            on_device = where == "cuda" or images.numel() * images.element_size() < free // 4
+        self.images = images.to(rt.device) if on_device else images.contiguous()
+        self.on_device = on_device
+        self._pinned: torch.Tensor | None = None
+
+    def __len__(self) -> int:
+        return int(self.images.shape[0])
+
+    def get(self, idx: torch.Tensor) -> torch.Tensor:
+        if self.on_device or not self.rt.cuda:
+            return self.images.index_select(0, idx.to(self.images.device)).to(self.rt.device, torch.float32)
+        shape = (idx.numel(), *self.images.shape[1:])
+        if self._pinned is None or self._pinned.shape != shape:
+            self._pinned = torch.empty(shape, dtype=self.images.dtype).pin_memory()
+        torch.index_select(self.images, 0, idx, out=self._pinned)
+        return self._pinned.to(self.rt.device, non_blocking=True).float()
+
+
+def epoch_batches(n: int, batch_size: int, epoch: int, seed: int, rt: Runtime, shuffle: bool = True,
+                  drop_last: bool = True) -> torch.Tensor | list[torch.Tensor]:
+    """This rank's batches of one epoch: the same seeded permutation on every rank (DistributedSampler's
+    rule: seed + epoch), split between ranks; so a resumed epoch replays exactly the same order."""
+    from torch.utils.data import DistributedSampler
+
+    sampler = DistributedSampler(range(n), num_replicas=rt.world_size, rank=rt.rank, shuffle=shuffle,
+                                 seed=seed, drop_last=drop_last)
+    sampler.set_epoch(epoch)
+    idx = torch.tensor(list(sampler), dtype=torch.long)
+    if drop_last:
+        steps = len(idx) // batch_size
+        return idx[: steps * batch_size].view(steps, batch_size)
+    return list(idx.split(batch_size))
+
+
+def effective_batch_size(n: int, batch_size: int, rt: Runtime) -> int:
+    """The per-rank batch size, shrunk for sets smaller than one global batch (BatchNorm needs >= 2)."""
+    per_rank = n // rt.world_size
+    if per_rank < 2:
+        raise SystemExit(f"only {n} images for {rt.world_size} process(es): need at least 2 per process")
+    return min(batch_size, per_rank)
+
+
+def place_model(model: nn.Module, rt: Runtime, *, channels_last: bool, compile: bool,
+                sync_bn: bool = True) -> nn.Module:
+    if rt.distributed and sync_bn:
+        # SimCLR's global BatchNorm: statistics over all ranks, so no rank can solve the task from its own
+        # batch statistics (the "information leak" of per-device BN in the SimCLR paper).
+        model = nn.SyncBatchNorm.convert_sync_batchnorm(model)
+    model = model.to(rt.device)
+    if channels_last:
+        model = model.to(memory_format=torch.channels_last)
+    if rt.distributed:
+        from torch.nn.parallel import DistributedDataParallel as DDP
+
+        model = DDP(model, device_ids=[rt.local_rank] if rt.cuda else None)
+    if compile:
+        model = torch.compile(model)
+    return model
+
+
+def warmup_cosine(optimizer: torch.optim.Optimizer, total_steps: int, warmup_steps: int):
+    """Linear warm-up then cosine decay to 0, stepped once per optimiser step."""
+    total_steps, warmup_steps = max(1, total_steps), max(0, min(warmup_steps, total_steps - 1))
+
+    def factor(step: int) -> float:
+        if step < warmup_steps:
+            return (step + 1) / warmup_steps
+        progress = (step - warmup_steps) / max(1, total_steps - warmup_steps)
+        return 0.5 * (1.0 + math.cos(math.pi * min(1.0, progress)))
+
+    return torch.optim.lr_scheduler.LambdaLR(optimizer, factor)
+
+
+def load_encoder_init(path: str | Path, encoder: nn.Module) -> str:
+    """Initialise an Encoder from a local file: an ssclnet checkpoint (pretrain or finetune) or a plain
+    torchvision ResNet-18 state dict (e.g. ImageNet weights copied here by hand; the 3-channel conv1 is
+    summed to the model's 1 channel, the usual way to keep its response to gray images, and `fc` dropped)."""
+    from .checkpoint import encoder_state
+
+    obj = torch.load(Path(path), map_location="cpu", weights_only=False)
+    if isinstance(obj, dict) and "model" in obj and "kind" in obj:
+        state, what = encoder_state(obj), f"{obj['kind']} checkpoint"
+    elif isinstance(obj, dict) and "conv1.weight" in obj:
+        state = {k: v for k, v in obj.items() if not k.startswith("fc.")}
+        want = encoder.conv1.weight.shape[1]
+        if state["conv1.weight"].shape[1] != want:
+            state["conv1.weight"] = state["conv1.weight"].sum(dim=1, keepdim=True).repeat(1, want, 1, 1) / want
+        what = "ResNet-18 state dict"
+    else:
+        raise SystemExit(f"--init {path}: neither an ssclnet checkpoint nor a ResNet-18 state dict")
+    missing, unexpected = encoder.load_state_dict(state, strict=False)
+    if missing or unexpected:
+        raise SystemExit(f"--init {path}: weights don't fit the encoder (missing {missing[:3]}, unexpected {unexpected[:3]})")
+    return what
+
+
+@torch.no_grad()
+def embed(encoder: nn.Module, images: torch.Tensor, rt: Runtime, *, batch_size: int = 256,
+          channels_last: bool = False, amp: bool = True) -> torch.Tensor:
+    """(N, 512) float32 encoder features of already preprocessed images, in eval mode."""
+    was_training = encoder.training
+    encoder.eval()
+    feats = []
+    for chunk in images.split(batch_size):
+        x = chunk.to(rt.device, torch.float32, non_blocking=True)
+        if channels_last:
+            x = x.contiguous(memory_format=torch.channels_last)
+        with rt.autocast(amp):
+            feats.append(encoder(x).float())
+    encoder.train(was_training)
+    return torch.cat(feats) if feats else torch.empty(0, 512)
+
+
+def knn_accuracy(train_feats: torch.Tensor, train_labels: torch.Tensor, val_feats: torch.Tensor,
+                 val_labels: torch.Tensor, num_classes: int, k: int = 20, t: float = 0.07) -> float:
+    """Weighted kNN (cosine similarity, votes exp(sim / t), as in InstDisc/DINO) of val against a train bank."""
+    a = nn.functional.normalize(train_feats.float(), dim=1)
+    b = nn.functional.normalize(val_feats.float(), dim=1)
+    sims = b @ a.T
+    k = min(k, a.shape[0])
+    top, idx = sims.topk(k, dim=1)
+    votes = torch.zeros(b.shape[0], num_classes, device=b.device)
+    votes.scatter_add_(1, train_labels.to(b.device)[idx], (top / t).exp())
+    return float((votes.argmax(1) == val_labels.to(b.device)).float().mean())
