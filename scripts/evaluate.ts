@@ -27,6 +27,8 @@ export interface EvaluationReport extends Metrics {
   data: { source: string; split: string | null; files: number; slices: number };
   unreadable: { file: string; reason: string }[];
   images_per_second: number;
+  /** One entry per slice evaluated (JSON output only). */
+  predictions: { file: string; frame: number; label: string; predicted: string; probabilities: number[] }[];
 }
 
 const USAGE =
@@ -55,15 +57,19 @@ export async function evaluate(
   const unreadable: EvaluationReport['unreadable'] = [];
   const truth: number[] = [];
   const predicted: number[] = [];
-  let pending: { input: Float32Array; label: number }[] = [];
+  const predictions: EvaluationReport['predictions'] = [];
+  let pending: { input: Float32Array; label: number; file: string; frame: number }[] = [];
   const flush = async (): Promise<void> => {
     if (!pending.length) return;
     const input = new Float32Array(per * pending.length);
     pending.forEach((p, i) => input.set(p.input, i * per));
     const probs = await predictBatch(loaded, input, pending.length);
     probs.forEach((p, i) => {
+      const top = p.indexOf(Math.max(...p));
       truth.push(pending[i].label);
-      predicted.push(p.indexOf(Math.max(...p)));
+      predicted.push(top);
+      const { file, frame, label } = pending[i];
+      predictions.push({ file, frame, label: classes[label], predicted: classes[top], probabilities: p });
     });
     pending = [];
   };
@@ -75,8 +81,9 @@ export async function evaluate(
       continue;
     }
     try {
-      for (const slice of readSlices(sample.file)) {
-        pending.push({ input: preprocess(slice, spec), label });
+      const inputs = readSlices(sample.file).map((slice) => preprocess(slice, spec)); // all frames or none
+      for (let frame = 0; frame < inputs.length; frame++) {
+        pending.push({ input: inputs[frame], label, file: sample.file, frame });
         if (pending.length >= batchSize) await flush();
       }
     } catch (e) {
@@ -93,6 +100,7 @@ export async function evaluate(
     unreadable,
     images_per_second: seconds > 0 ? truth.length / seconds : 0,
     ...metrics,
+    predictions,
   };
 }
 

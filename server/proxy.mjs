@@ -18,12 +18,27 @@ export function parsePacsUrl(text) {
   return url;
 }
 
+/**
+ * `includefield=a,b` as repeated `includefield=a&includefield=b`: both are standard (PS3.18), but Orthanc 1.10's
+ * DICOMweb plugin reads only the repeated form and OHIF sends the comma form (study descriptions went missing).
+ */
+export function splitIncludeFields(query) {
+  if (!/includefield=/i.test(query)) return query;
+  const params = new URLSearchParams(query);
+  const out = new URLSearchParams();
+  for (const [k, v] of params) {
+    if (k.toLowerCase() === 'includefield') v.split(',').filter(Boolean).forEach((f) => out.append(k, f));
+    else out.append(k, v);
+  }
+  return out.toString();
+}
+
 /** Forwards one request; `rest` is the path after /dicom-web (with query). Answers 502 when the PACS is down. */
 export function proxyRequest(req, res, pacsUrl, rest) {
   const target = new URL(pacsUrl.href);
   const [pathPart, query = ''] = rest.split(/\?(.*)/s);
   target.pathname = `${pacsUrl.pathname}${pathPart}`;
-  target.search = query ? `?${query}` : '';
+  target.search = query ? `?${splitIncludeFields(query)}` : '';
   const headers = {};
   for (const [k, v] of Object.entries(req.headers)) if (!HOP_BY_HOP.has(k)) headers[k] = v;
   // Keep the viewer's Host: Orthanc builds BulkDataURIs from it, so they point back through this proxy.

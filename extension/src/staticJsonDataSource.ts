@@ -89,6 +89,17 @@ export function withManifestUrl(query: Query | undefined, manifestUrl: string): 
   return q;
 }
 
+/** The requested studies (StudyInstanceUIDs, comma-separated or repeated) that the manifest has; all if none asked. */
+export function selectStudyUIDs(available: string[], query: Query | undefined): string[] {
+  const asked = (query?.getAll('StudyInstanceUIDs') ?? [])
+    .concat(query?.getAll('studyInstanceUIDs') ?? [])
+    .flatMap((v) => v.split(','))
+    .map((v) => v.trim())
+    .filter(Boolean);
+  if (!asked.length) return available;
+  return asked.filter((uid) => available.includes(uid));
+}
+
 async function fetchManifestStudies(url: string): Promise<ManifestStudy[]> {
   const response = await fetch(new URL(url, globalThis.location?.href).href, { credentials: 'same-origin' });
   if (!response.ok) throw new Error(`sample study manifest ${url}: HTTP ${response.status}`);
@@ -114,7 +125,11 @@ export function wrapDicomJson(base: DicomJsonApi, manifestUrl: string, loadStudi
       },
     },
     initialize: (args) => base.initialize({ ...args, query: withManifestUrl(args.query, manifestUrl) }),
-    getStudyInstanceUIDs: (args) => base.getStudyInstanceUIDs({ ...args, query: withManifestUrl(args.query, manifestUrl) }),
+    // OHIF's dicomjson opens every study of the manifest whatever the route asks for; honour StudyInstanceUIDs.
+    getStudyInstanceUIDs: (args) => {
+      const all = base.getStudyInstanceUIDs({ ...args, query: withManifestUrl(args.query, manifestUrl) });
+      return selectStudyUIDs(Array.isArray(all) ? (all as string[]) : [], args.query);
+    },
   };
 }
 

@@ -76,7 +76,9 @@ def build_model(ckpt: dict[str, Any], spec: PreprocessSpec):
     from .model import Classifier
 
     model = Classifier(len(ckpt["classes"]), in_channels=spec.channels)
-    missing, unexpected = model.load_state_dict(ckpt["model"], strict=False)
+    # State dicts saved from DistributedDataParallel or torch.compile carry a wrapper prefix.
+    state = {re.sub(r"^(module\.|_orig_mod\.)+", "", k): v for k, v in ckpt["model"].items()}
+    missing, unexpected = model.load_state_dict(state, strict=False)
     if missing or unexpected:
         raise SystemExit(
             f"ssclnet export: checkpoint does not match the Classifier (missing {missing[:5]}, unexpected {unexpected[:5]})"

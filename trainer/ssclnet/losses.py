@@ -78,6 +78,6 @@ def nt_xent(z1: torch.Tensor, z2: torch.Tensor, temperature: float = DEFAULT_TEM
     self_cols = torch.cat([local, local + m])
     pos_cols = torch.cat([local + m, local])
     rows = torch.arange(2 * n, device=z1.device)
-    logits = logits.index_put((rows, self_cols), torch.tensor(float("-inf"), device=logits.device))
+    logits = logits.index_put((rows, self_cols), torch.tensor(float("-inf"), device=logits.device, dtype=logits.dtype))
     loss = torch.logsumexp(logits, dim=1) - logits[rows, pos_cols]
     return loss.mean()

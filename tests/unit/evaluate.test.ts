@@ -1,0 +1,115 @@
+/** The Node evaluator (`npm run evaluate`) on real JPEG and DICOM files, its exit codes and its stable output. */
+import { execFile } from 'node:child_process';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { promisify } from 'node:util';
+
+import { evaluate, openModel, type EvaluationReport } from '../../scripts/evaluate';
+import { limitSamples, listSamples } from '../../scripts/evaluate/data';
+import { FIXTURES, REPO, SHARED_DATA, exportModel, python, randomCheckpoint, readJson, tmpDir } from './inferenceFixtures';
+
+const run = promisify(execFile);
+const CLASSES = ['glioma', 'meningioma', 'notumor', 'pituitary'];
+
+let work: string;
+let modelDir: string;
+let data: string;
+
+/** The evaluator as an admin runs it (same runner as `npm run evaluate`). */
+async function cli(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
+  const tsNode = path.join(REPO, 'node_modules', 'ts-node', 'dist', 'bin.js');
+  try {
+    const r = await run(process.execPath, [tsNode, '-P', 'scripts/evaluate.tsconfig.json', 'scripts/evaluate.ts', ...args], { cwd: REPO });
+    return { code: 0, stdout: r.stdout, stderr: r.stderr };
+  } catch (e) {
+    const err = e as { code: number; stdout: string; stderr: string };
+    return { code: err.code, stdout: err.stdout, stderr: err.stderr };
+  }
+}
+
+beforeAll(() => {
+  work = tmpDir('evaluate');
+  modelDir = exportModel(randomCheckpoint(work, 32), path.join(work, 'model'), 'eval-1');
+  data = path.join(work, 'data');
+  for (const f of fs.readdirSync(path.join(FIXTURES, 'jpeg'))) {
+    const label = f.split('-')[0];
+    fs.mkdirSync(path.join(data, label), { recursive: true });
+    fs.copyFileSync(path.join(FIXTURES, 'jpeg', f), path.join(data, label, f));
+  }
+  for (const f of fs.readdirSync(path.join(FIXTURES, 'dicom'))) fs.copyFileSync(path.join(FIXTURES, 'dicom', f), path.join(data, 'notumor', f));
+  fs.writeFileSync(path.join(data, 'pituitary', 'broken.jpg'), fs.readFileSync(path.join(FIXTURES, 'jpeg', 'pituitary-tr-Tr-pi_0048.jpg')).subarray(0, 300));
+}, 120_000);
+afterAll(() => fs.rmSync(work, { recursive: true, force: true }));
+
+test('class-folder data: stable report, JSON, unreadable files counted, metrics agree with scikit-learn', async () => {
+  const json = path.join(work, 'report.json');
+  const r = await cli(['--model', modelDir, '--data', data, '--json', json]);
+  expect(r.code).toBe(0);
+  const lines = r.stdout.trim().split('\n');
+  expect(lines[0]).toMatch(/^model: eval-1 \(.*\) backend: wasm load_ms: \d+$/);
+  expect(lines[1]).toMatch(/^data: .* split: - files: 7 slices: 6 unreadable: 1$/);
+  expect(lines[2]).toMatch(/^accuracy: \d\.\d{4}$/);
+  expect(lines[3]).toMatch(/^macro_f1: \d\.\d{4}$/);
+  expect(lines[4]).toBe('per_class:');
+  expect(lines.slice(6, 10).map((l) => l.trim().split(/\s+/)[0])).toEqual(CLASSES);
+  expect(lines[10]).toBe('confusion (rows = true, columns = predicted):');
+  expect(lines[lines.length - 1]).toMatch(/^images_per_second: \d+\.\d{2}$/);
+  expect(r.stderr).toMatch(/unreadable: .*broken\.jpg/);
+
+  const report = readJson<EvaluationReport>(json);
+  expect(report.data.slices).toBe(6);
+  expect(report.predictions.filter((p) => p.file.endsWith('.dcm')).every((p) => p.label === 'notumor')).toBe(true);
+  const truth = report.predictions.map((p) => p.label);
+  const pred = report.predictions.map((p) => p.predicted);
+  const sk = JSON.parse(
+    python([
+      '-c',
+      'import json,sys; from sklearn.metrics import accuracy_score,f1_score,confusion_matrix,precision_recall_fscore_support as prf\n' +
+        't,p,c=json.loads(sys.argv[1]); P,R,F,_=prf(t,p,labels=c,zero_division=0)\n' +
+        'print(json.dumps({"accuracy":accuracy_score(t,p),"macro_f1":f1_score(t,p,labels=c,average="macro",zero_division=0),' +
+        '"confusion":confusion_matrix(t,p,labels=c).tolist(),"precision":P.tolist(),"recall":R.tolist()}))',
+      JSON.stringify([truth, pred, CLASSES]),
+    ]),
+  );
+  expect(report.accuracy).toBeCloseTo(sk.accuracy, 10);
+  expect(report.macro_f1).toBeCloseTo(sk.macro_f1, 10);
+  expect(report.confusion).toEqual(sk.confusion);
+  expect(report.per_class.map((c) => c.precision)).toEqual(sk.precision.map((x: number) => expect.closeTo(x, 10)));
+  expect(report.per_class.map((c) => c.recall)).toEqual(sk.recall.map((x: number) => expect.closeTo(x, 10)));
+}, 60_000);
+
+test('exit 2 when the model fails verification or is missing; exit 1 on bad arguments', async () => {
+  const bad = path.join(work, 'bad-model');
+  fs.cpSync(modelDir, bad, { recursive: true });
+  const shard = path.join(bad, 'group1-shard2of11.bin');
+  const b = fs.readFileSync(shard);
+  b[7] ^= 1;
+  fs.writeFileSync(shard, b);
+  const tampered = await cli(['--model', bad, '--data', data]);
+  expect(tampered.code).toBe(2);
+  expect(tampered.stderr).toMatch(/SHA-256 mismatch for group1-shard2of11.bin/);
+  expect((await cli(['--model', path.join(work, 'missing'), '--data', data])).code).toBe(2);
+  expect((await cli(['--data', data])).code).toBe(1);
+}, 60_000);
+
+test('manifest CSV with --split and --limit', async () => {
+  const csv = path.join(data, 'manifest.csv');
+  const rows = ['file,label,split'];
+  for (const label of CLASSES) for (const f of fs.readdirSync(path.join(data, label))) rows.push(`${label}/${f},${label},${f.endsWith('.dcm') ? 'test' : 'train'}`);
+  fs.writeFileSync(csv, rows.join('\n') + '\n');
+  expect(listSamples(csv, 'test').map((s) => path.basename(s.file)).sort()).toEqual(fs.readdirSync(path.join(FIXTURES, 'dicom')).sort());
+  const limited = limitSamples(listSamples(csv, 'train'), 4);
+  expect(new Set(limited.map((s) => s.label)).size).toBe(4);
+  const report = await evaluate(await openModel(modelDir), listSamples(csv, 'test'), { split: 'test' });
+  expect(report.data.slices).toBe(2);
+  expect(report.confusion.flat().reduce((a, b) => a + b, 0)).toBe(2);
+  expect(() => listSamples(data, 'test')).toThrow(/--split needs a manifest CSV/);
+});
+
+const splits = path.join(SHARED_DATA, 'brain-mri-2d', 'dev', 'splits-protocol-500.csv');
+(fs.existsSync(splits) ? test : test.skip)('shared dev test split (skipped without ../shared/data)', async () => {
+  const samples = limitSamples(listSamples(splits, 'test'), 8);
+  const report = await evaluate(await openModel(modelDir), samples, { split: 'test' });
+  expect(report.unreadable).toEqual([]);
+  expect(report.data.slices).toBe(8);
+});

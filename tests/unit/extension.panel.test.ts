@@ -1,0 +1,107 @@
+/** @jest-environment jsdom */
+// The panel mounted as OHIF mounts it, against stand-in OHIF services and a Cornerstone-like viewport element
+// that fires the same events; checks what a user sees as the viewport changes.
+import path from 'node:path';
+import { getPanelModule } from '../../extension/src/index';
+import type { TrackedServices } from '../../extension/src/viewportTracker';
+
+// The extension's own React copy (React 18, as the host), from its workspace.
+const extensionDir = path.join(__dirname, '../../extension');
+// eslint-disable-next-line @typescript-eslint/no-require-imports
+const React = require(require.resolve('react', { paths: [extensionDir] }));
+// eslint-disable-next-line @typescript-eslint/no-require-imports
+const { createRoot } = require(require.resolve('react-dom/client', { paths: [extensionDir] }));
+
+class FakeViewport {
+  element = document.createElement('div');
+  reads = 0;
+  constructor(public index: number, public count: number) {}
+  getSliceIndex() { this.reads += 1; return this.index; }
+  getNumberOfSlices() { return this.count; }
+}
+
+function makeServices() {
+  const listeners = new Map<string, Set<() => void>>();
+  const source = (events: string[]) => ({
+    EVENTS: Object.fromEntries(events.map((e) => [e, `evt:${e}`])),
+    subscribe: (event: string, cb: () => void) => {
+      if (!listeners.has(event)) listeners.set(event, new Set());
+      listeners.get(event)!.add(cb);
+      return { unsubscribe: () => listeners.get(event)!.delete(cb) };
+    },
+  });
+  const viewports = new Map<string, FakeViewport>([['vp1', new FakeViewport(0, 7)], ['vp2', new FakeViewport(4, 9)]]);
+  const displaySets: Record<string, object> = {
+    ds1: { SeriesDescription: 'AX FSE T2', SeriesNumber: 6, Modality: 'MR' },
+    ds2: { SeriesDescription: 'anat-T1w', SeriesNumber: 401, Modality: 'MR' },
+  };
+  let active = 'vp1';
+  const services: TrackedServices = {
+    viewportGridService: {
+      ...source(['ACTIVE_VIEWPORT_ID_CHANGED', 'GRID_STATE_CHANGED']),
+      getActiveViewportId: () => active,
+      getState: () => ({ viewports: new Map([['vp1', { displaySetInstanceUIDs: ['ds1'] }], ['vp2', { displaySetInstanceUIDs: ['ds2'] }]]) }),
+    },
+    cornerstoneViewportService: {
+      ...source(['VIEWPORT_DATA_CHANGED']),
+      getCornerstoneViewport: (id: string) => viewports.get(id) as never,
+    },
+    displaySetService: { getDisplaySetByUID: (uid: string) => displaySets[uid] },
+  };
+  const emit = (event: string) => listeners.get(`evt:${event}`)?.forEach((cb) => cb());
+  return { services, viewports, emit, setActive: (id: string) => { active = id; }, listeners };
+}
+
+const flush = () => new Promise((r) => setTimeout(r, 0));
+const text = (id: string) => document.querySelector(`[data-testid="${id}"]`)?.textContent;
+
+test('shows the displayed series and slice, follows scrolling and viewport changes, detaches on unmount', async () => {
+  const { services, viewports, emit, setActive, listeners } = makeServices();
+  const [entry] = getPanelModule({ servicesManager: { services } });
+  expect(entry.name).toBe('ssclnetPanel');
+
+  // The host mounts the registered class with its own React: here the same React 18 plays the host.
+  const hostDiv = document.createElement('div');
+  document.body.appendChild(hostDiv);
+  const host = createRoot(hostDiv);
+  host.render(React.createElement(entry.component));
+  await flush();
+  await flush();
+  expect(text('ssclnet-series')).toBe('#6 AX FSE T2');
+  expect(text('ssclnet-slice')).toBe('1 / 7');
+  expect(text('ssclnet-classification')).toMatch(/Classification/);
+
+  // Scrolling: Cornerstone moves the slice and fires STACK_NEW_IMAGE on the viewport element.
+  const vp1 = viewports.get('vp1')!;
+  vp1.index = 3;
+  vp1.element.dispatchEvent(new Event('CORNERSTONE_STACK_NEW_IMAGE'));
+  await flush();
+  expect(text('ssclnet-slice')).toBe('4 / 7');
+
+  // Another viewport becomes active: the panel follows it and listens to its element instead.
+  setActive('vp2');
+  emit('ACTIVE_VIEWPORT_ID_CHANGED');
+  await flush();
+  expect(text('ssclnet-series')).toBe('#401 anat-T1w');
+  expect(text('ssclnet-slice')).toBe('5 / 9');
+  const readsBefore = vp1.reads;
+  vp1.element.dispatchEvent(new Event('CORNERSTONE_STACK_NEW_IMAGE'));
+  expect(vp1.reads).toBe(readsBefore);
+  const vp2 = viewports.get('vp2')!;
+  vp2.index = 8;
+  vp2.element.dispatchEvent(new Event('CORNERSTONE_VOLUME_NEW_IMAGE'));
+  await flush();
+  expect(text('ssclnet-slice')).toBe('9 / 9');
+
+  // A viewport with no image yet.
+  viewports.set('vp2', new FakeViewport(0, 0));
+  emit('VIEWPORT_DATA_CHANGED');
+  await flush();
+  expect(text('ssclnet-status')).toBe('No image in the active viewport');
+
+  host.unmount();
+  await flush();
+  await flush();
+  const remaining = [...listeners.values()].reduce((n, s) => n + s.size, 0);
+  expect(remaining).toBe(0);
+});
