@@ -12,8 +12,8 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { parseArgs } from 'node:util';
 
-import { loadModel, predictBatch, type LoadedModel } from '../extension/src/inference/classifier';
-import { fsSource } from '../extension/src/inference/node/fsSource';
+import { predictBatch, type LoadedModel } from '../extension/src/inference/classifier';
+import { loadModelFrom } from '../extension/src/inference/node';
 import { preprocess } from '../extension/src/inference/preprocess';
 import { limitSamples, listSamples, readSlices, type Sample } from './evaluate/data';
 import { confusionMatrix, metricsFromConfusion, type Metrics } from './evaluate/metrics';
@@ -41,8 +41,8 @@ function resolveArg(p: string): string {
 }
 
 export async function openModel(model: string, version?: string, backend?: 'wasm' | 'cpu' | 'webgl'): Promise<LoadedModel> {
-  const isUrl = /^https?:\/\//i.test(model);
-  return loadModel({ ...(isUrl ? { url: model } : { source: fsSource(resolveArg(model)) }), version, backend: backend ?? 'wasm' });
+  const location = /^https?:\/\//i.test(model) ? model : resolveArg(model);
+  return loadModelFrom(location, { version, backend: backend ?? 'wasm' });
 }
 
 export async function evaluate(

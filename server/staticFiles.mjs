@@ -47,5 +47,5 @@ export function sendFile(req, res, file, cacheControl) {
     res.end();
     return;
   }
-  fs.createReadStream(file).pipe(res);
+  fs.createReadStream(file).on('error', (err) => res.destroy(err)).pipe(res);
 }

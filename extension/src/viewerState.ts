@@ -58,6 +58,15 @@ export function formatSeries(series: SeriesInfo | null): string {
   return `${number}${series.description}`;
 }
 
+/**
+ * Why the displayed series is not one the classifier is for, or null. The study list only offers the mode for
+ * studies with MR, but a route can still name any study, and a study can mix modalities.
+ */
+export function modalityWarning(series: SeriesInfo | null): string | null {
+  if (!series || !series.modality || series.modality.toUpperCase() === 'MR') return null;
+  return `Brain MRI classification needs an MR series; this series is ${series.modality}`;
+}
+
 export function sameState(a: ViewerState, b: ViewerState): boolean {
   if (a.kind !== b.kind) return false;
   if (a.kind === 'waiting' || b.kind === 'waiting') return true;

@@ -25,7 +25,7 @@ function bundle(out) {
     mode: 'production',
     entry,
     output: { path: out, filename: 'bundle.js' },
-    resolve: { extensions: ['.ts', '.js'], fallback: { fs: false, path: false, os: false, worker_threads: false, crypto: false, perf_hooks: false, util: false } },
+    resolve: { extensions: ['.ts', '.js'] }, // tfjs 4.22 needs no Node fallbacks in webpack 5
     resolveLoader: { modules: [path.join(REPO, 'node_modules')] },
     module: { rules: [{ test: /\.ts$/, loader: 'ts-loader', options: { transpileOnly: true, configFile: path.join(out, 'tsconfig.json') } }] },
     performance: { hints: false },

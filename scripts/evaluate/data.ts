@@ -26,8 +26,9 @@ function walk(dir: string): string[] {
   for (const entry of fs.readdirSync(dir, { withFileTypes: true }).sort((a, b) => a.name.localeCompare(b.name))) {
     if (entry.name.startsWith('.')) continue;
     const p = path.join(dir, entry.name);
-    if (entry.isDirectory()) out.push(...walk(p));
-    else if (entry.isFile() && isImageFile(entry.name)) out.push(p);
+    const stat = entry.isSymbolicLink() ? fs.statSync(p, { throwIfNoEntry: false }) : entry;
+    if (stat?.isDirectory()) out.push(...walk(p));
+    else if (stat?.isFile() && isImageFile(entry.name)) out.push(p);
   }
   return out;
 }

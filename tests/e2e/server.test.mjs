@@ -8,9 +8,9 @@ import { after, before, test } from 'node:test';
 import { freePort, repo, sample, startViewer } from './harness.mjs';
 
 // fetch() may not set Host; node:http can, as a browser on another host name would.
-function getJson(url, host) {
+function getJson(url, host, extraHeaders = {}) {
   return new Promise((resolve, reject) => {
-    http.get(url, { headers: { host } }, (res) => {
+    http.get(url, { headers: { host, ...extraHeaders } }, (res) => {
       let body = '';
       res.on('data', (d) => { body += d; });
       res.on('end', () => { try { resolve(JSON.parse(body)); } catch (err) { reject(err); } });
@@ -51,6 +51,8 @@ test('the sample manifest uses instance URLs of the origin the page was loaded f
     assert.equal(urls.length, sample.studies.reduce((n, s) => n + s.NumInstances, 0));
     for (const u of urls) assert.ok(u.startsWith(`dicomweb:http://${host}/sample-study/`), u);
   }
+  const behindTls = await getJson(`${viewer.url}/sample-study/manifest.json`, 'viewer.example.org', { 'x-forwarded-proto': 'https' });
+  assert.ok(behindTls.studies[0].series[0].instances[0].url.startsWith('dicomweb:https://viewer.example.org/sample-study/'));
   const first = (await (await fetch(`${viewer.url}/sample-study/manifest.json`)).json()).studies[0].series[0].instances[0].url;
   const dcm = await fetch(first.slice('dicomweb:'.length));
   assert.equal(dcm.status, 200);

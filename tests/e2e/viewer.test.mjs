@@ -42,10 +42,22 @@ async function waitForSlice(expected) {
   await page.waitForFunction(([sel, want]) => document.querySelector(sel)?.textContent?.trim() === want, [SLICE, expected]);
 }
 
-test('embedded studies: study list, open in our mode, image drawn, panel follows the mouse wheel', async () => {
+test('embedded studies: study list (mode offered for MR only), open in our mode, image drawn, panel follows the mouse wheel', async () => {
+  // The T1w study is relabelled CT on its way to the study list: our mode must not be offered for it
+  // (OHIF 3.13's study list hides modes whose isValidMode is false), while OHIF's own modes still are.
+  await page.route('**/sample-study/manifest.json', async (route) => {
+    const response = await route.fetch();
+    const manifest = await response.json();
+    manifest.studies.find((s) => s.StudyInstanceUID === forrest.StudyInstanceUID).Modalities = 'CT';
+    await route.fulfill({ response, json: manifest });
+  });
   const t0 = Date.now();
   await page.goto(`${viewer.url}/`);
-  await page.getByText('Volunteer^Forrest').first().waitFor();
+  await page.getByText('Volunteer^Forrest').first().click();
+  await page.getByRole('button', { name: 'Basic Viewer' }).waitFor();
+  assert.equal(await page.getByRole('button', { name: /Brain MRI classi/ }).count(), 0, 'mode offered for a CT study');
+  await page.unroute('**/sample-study/manifest.json');
+
   await page.getByText('Volunteer^ADI').first().click();
   await page.getByRole('button', { name: /Brain MRI classi/ }).click();
   await page.waitForURL(/\/ssclnet(\/dicomjson)?\?/);

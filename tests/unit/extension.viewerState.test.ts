@@ -1,4 +1,4 @@
-import { WAITING, formatSeries, formatSlice, sameState, seriesFromDisplaySet, sliceInfo, type ViewerState } from '../../extension/src/viewerState';
+import { WAITING, modalityWarning, formatSeries, formatSlice, sameState, seriesFromDisplaySet, sliceInfo, type ViewerState } from '../../extension/src/viewerState';
 
 describe('viewerState', () => {
   test('slices are numbered from 1 of n', () => {
@@ -22,6 +22,13 @@ describe('viewerState', () => {
     expect(formatSeries(seriesFromDisplaySet({ Modality: 'MR' }))).toBe('(no description)');
     expect(seriesFromDisplaySet(undefined)).toBeNull();
     expect(formatSeries(null)).toBe('unknown series');
+  });
+
+  test('warns when the displayed series is not MR', () => {
+    expect(modalityWarning({ description: 'x', number: 1, modality: 'MR' })).toBeNull();
+    expect(modalityWarning({ description: 'x', number: 1, modality: '' })).toBeNull();
+    expect(modalityWarning(null)).toBeNull();
+    expect(modalityWarning({ description: 'x', number: 1, modality: 'CT' })).toBe('Brain MRI classification needs an MR series; this series is CT');
   });
 
   test('sameState tells a scroll or a series change from a re-render', () => {

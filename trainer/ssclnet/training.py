@@ -74,7 +74,7 @@ def effective_batch_size(n: int, batch_size: int, rt: Runtime) -> int:
 
 def place_model(model: nn.Module, rt: Runtime, *, channels_last: bool, compile: bool,
                 sync_bn: bool = True) -> nn.Module:
-    if rt.distributed and sync_bn:
+    if rt.distributed and sync_bn and rt.cuda:  # (SyncBatchNorm is CUDA-only; CPU/gloo runs are for tests)
         # SimCLR's global BatchNorm: statistics over all ranks, so no rank can solve the task from its own
         # batch statistics (the "information leak" of per-device BN in the SimCLR paper).
         model = nn.SyncBatchNorm.convert_sync_batchnorm(model)
