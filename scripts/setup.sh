@@ -57,7 +57,10 @@ if [ $want_viewer = 1 ]; then
 fi
 
 if [ $want_trainer = 1 ]; then
-  if ! python3 -c "import ssclnet, torch, pydicom, pytest" >/dev/null 2>&1; then
+  # The editable install must point at *this* checkout (another clone may have installed its own).
+  here=$(cd trainer && pwd -P)
+  installed=$(python3 -c "import os, ssclnet, torch, pydicom, pytest; print(os.path.dirname(os.path.dirname(os.path.realpath(ssclnet.__file__))))" 2>/dev/null || true)
+  if [ "$installed" != "$here" ]; then
     echo "setup: pip install -e trainer[dev] (PyTorch is large: a first install takes minutes)"
     python3 -m pip install -q --disable-pip-version-check -e "trainer[dev]"
   fi

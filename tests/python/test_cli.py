@@ -7,11 +7,22 @@ import sys
 from pathlib import Path
 
 import pytest
+import torch
 
 from ssclnet.cli import build_parser, main
 
 FIXTURE = Path(__file__).resolve().parents[1] / "fixtures" / "brain-mri-mini"
 MANIFEST = str(FIXTURE / "manifest.csv")
+
+
+@pytest.fixture(autouse=True, scope="module")
+def one_thread():
+    """One intra-op thread: on a busy 2-core machine, OpenMP threads spin-waiting for each other made these
+    tiny-batch runs 5-10x slower than a single thread (measured); results don't depend on it."""
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(before)
 
 
 def test_top_level_help_lists_commands():
@@ -45,11 +56,11 @@ def test_yaml_config_sets_defaults_and_flags_win(tmp_path, monkeypatch):
 
 def test_cli_end_to_end(tmp_path, capsys):
     pt, ft, ev = tmp_path / "pt", tmp_path / "ft", tmp_path / "ev"
-    assert main(["pretrain", "--data", MANIFEST, "--split", "train,val", "--out", str(pt), "--epochs", "1",
-                 "--batch-size", "16", "--image-size", "32", "--monitor-every", "1", "--quiet"]) == 0
+    assert main(["pretrain", "--data", MANIFEST, "--split", "val", "--out", str(pt), "--epochs", "1",
+                 "--batch-size", "8", "--image-size", "32", "--monitor-every", "1", "--quiet"]) == 0
     assert (pt / "last.pt").is_file() and any((pt / "tb").iterdir())
     assert main(["finetune", "--data", MANIFEST, "--init", str(pt / "last.pt"), "--out", str(ft), "--epochs", "1",
-                 "--batch-size", "16", "--quiet", "--no-tensorboard"]) == 0
+                 "--train-split", "val", "--val-split", "test", "--batch-size", "16", "--quiet", "--no-tensorboard"]) == 0
     assert main(["evaluate", "--checkpoint", str(ft / "best.pt"), "--data", MANIFEST, "--out", str(ev)]) == 0
     printed = capsys.readouterr().out
     assert "accuracy" in printed and "confusion matrix" in printed

@@ -13,6 +13,16 @@ FIXTURE = Path(__file__).resolve().parents[1] / "fixtures" / "brain-mri-mini"
 MANIFEST = str(FIXTURE / "manifest.csv")
 
 
+@pytest.fixture(autouse=True, scope="module")
+def one_thread():
+    """One intra-op thread: on a busy 2-core machine, OpenMP threads spin-waiting for each other made these
+    tiny-batch runs 5-10x slower than a single thread (measured); results don't depend on it."""
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(before)
+
+
 class Killed(Exception):
     pass
 
@@ -40,11 +50,12 @@ def assert_same_state(a: dict, b: dict) -> None:
 
 
 def test_pretrain_resume_equals_uninterrupted(tmp_path):
-    cfg = dict(data=MANIFEST, split="train,val", epochs=3, batch_size=12, image_size=32, lr=1e-3,
+    # 16 images, batch 8: 2 steps per epoch; the kill falls after the first step of epoch 2.
+    cfg = dict(data=MANIFEST, split="val", epochs=2, batch_size=8, image_size=32, lr=1e-3,
                warmup_epochs=1, monitor_every=0, tensorboard=False, quiet=True, seed=4, deterministic=True)
     run_pretrain(PretrainConfig(out=str(tmp_path / "straight"), **cfg))
     with pytest.raises(Killed):
-        run_pretrain(PretrainConfig(out=str(tmp_path / "killed"), **cfg), hook=kill_at(epoch=1, step=2))
+        run_pretrain(PretrainConfig(out=str(tmp_path / "killed"), **cfg), hook=kill_at(epoch=1, step=0))
     assert load_checkpoint(tmp_path / "killed" / "last.pt")["epoch"] == 1  # epoch 2 was lost mid-way
     run_pretrain(PretrainConfig(out=str(tmp_path / "killed"), resume=True, **cfg))
     a = load_checkpoint(tmp_path / "straight" / "last.pt")
@@ -54,11 +65,12 @@ def test_pretrain_resume_equals_uninterrupted(tmp_path):
 
 
 def test_finetune_resume_equals_uninterrupted(tmp_path):
-    cfg = dict(data=MANIFEST, epochs=3, batch_size=12, image_size=32, tensorboard=False, quiet=True, seed=2,
-               patience=100, deterministic=True)
+    cfg = dict(data=MANIFEST, train_split="val", val_split="test", epochs=2, batch_size=8, image_size=32,
+               tensorboard=False, quiet=True, seed=2, patience=100, deterministic=True)
     run_finetune(FinetuneConfig(out=str(tmp_path / "straight"), **cfg))
     with pytest.raises(Killed):
-        run_finetune(FinetuneConfig(out=str(tmp_path / "killed"), **cfg), hook=kill_at(epoch=2, step=0))
+        run_finetune(FinetuneConfig(out=str(tmp_path / "killed"), **cfg), hook=kill_at(epoch=1, step=0))
+    assert load_checkpoint(tmp_path / "killed" / "last.pt")["epoch"] == 1
     run_finetune(FinetuneConfig(out=str(tmp_path / "killed"), resume=True, **cfg))
     a = load_checkpoint(tmp_path / "straight" / "last.pt")
     b = load_checkpoint(tmp_path / "killed" / "last.pt")

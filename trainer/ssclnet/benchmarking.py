@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import resource
 import time
-from dataclasses import replace
 
 import torch
 

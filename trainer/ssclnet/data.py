@@ -10,7 +10,6 @@ counted and listed in the summary; it never stops a run.
 from __future__ import annotations
 
 import csv
-import os
 from collections import Counter
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
@@ -147,10 +146,6 @@ def _decode(task: tuple[str, dict]) -> tuple[list[np.ndarray], str | None]:
         raise
     except Exception as e:  # one bad file, whatever the decoder raised, is reported, never fatal
         return [], f"{type(e).__name__}: {e}"
-
-
-def default_workers() -> int:
-    return max(1, min(16, (os.cpu_count() or 1)))
 
 
 def load_images(

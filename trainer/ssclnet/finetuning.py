@@ -19,8 +19,8 @@ from .model import Classifier
 from .preprocess import PreprocessSpec
 from .runtime import (Logger, Runtime, progress, progress_enabled, rng_state, seed_everything, set_rng_state,
                       setup_runtime, teardown_runtime, unwrap)
-from .training import (BatchSource, Hook, effective_batch_size, epoch_batches, load_encoder_init, place_model,
-                       warmup_cosine)
+from .training import (BatchSource, Hook, effective_batch_size, epoch_batches, epoch_seed, load_encoder_init,
+                       place_model, warmup_cosine)
 
 ENCODER_MODES = ("frozen", "finetune")
 
@@ -193,7 +193,7 @@ def _run(cfg: FinetuneConfig, rt: Runtime, hook: Hook | None) -> dict:
         if bad_epochs >= cfg.patience:
             break
         t_epoch = time.perf_counter()
-        generator.manual_seed((cfg.seed * 1_000_003 + epoch) * 1_009 + rt.rank)
+        generator.manual_seed(epoch_seed(cfg.seed, epoch, rt.rank))
         model.train()
         if frozen:
             plain.encoder.eval()  # a linear probe: BatchNorm statistics stay those of the pretrained encoder

@@ -11,13 +11,13 @@ import torch
 
 from . import augment as aug
 from .checkpoint import load_checkpoint, save_checkpoint
-from .data import DataError, default_workers, load_dataset
+from .data import DataError, load_dataset
 from .losses import DEFAULT_TEMPERATURE, nt_xent
 from .model import SimCLRModel
 from .preprocess import PreprocessSpec
 from .runtime import (Logger, Runtime, progress, progress_enabled, rng_state, seed_everything, set_rng_state,
                       setup_runtime, teardown_runtime, unwrap)
-from .training import (BatchSource, Hook, effective_batch_size, embed, epoch_batches, knn_accuracy,
+from .training import (BatchSource, Hook, effective_batch_size, embed, epoch_batches, epoch_seed, knn_accuracy,
                        load_encoder_init, place_model, warmup_cosine)
 
 
@@ -82,12 +82,6 @@ class SimCLRStep:
         self.optimizer.step()
         self.scheduler.step()
         return loss.detach()
-
-
-def epoch_seed(seed: int, epoch: int, rank: int) -> int:
-    """The augmentation generator is reseeded from (seed, epoch, rank) at every epoch: each rank draws its
-    own parameters, and a run resumed on any number of ranks replays an epoch exactly."""
-    return (seed * 1_000_003 + epoch) * 1_009 + rank
 
 
 def build(cfg: PretrainConfig, rt: Runtime, steps_per_epoch: int):

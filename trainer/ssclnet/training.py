@@ -64,6 +64,12 @@ def epoch_batches(n: int, batch_size: int, epoch: int, seed: int, rt: Runtime, s
     return list(idx.split(batch_size))
 
 
+def epoch_seed(seed: int, epoch: int, rank: int) -> int:
+    """The augmentation generator is reseeded from (seed, epoch, rank) at every epoch: each rank draws its
+    own parameters, and a run resumed with the same number of ranks replays an epoch exactly."""
+    return (seed * 1_000_003 + epoch) * 1_009 + rank
+
+
 def effective_batch_size(n: int, batch_size: int, rt: Runtime) -> int:
     """The per-rank batch size, shrunk for sets smaller than one global batch (BatchNorm needs >= 2)."""
     per_rank = n // rt.world_size

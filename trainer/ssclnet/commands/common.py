@@ -5,10 +5,11 @@ from __future__ import annotations
 import argparse
 
 
-def add_data_args(p: argparse.ArgumentParser, *, split_default: str | None, split_help: str) -> None:
+def add_data_args(p: argparse.ArgumentParser, *, split_help: str | None) -> None:
     p.add_argument("--data", help="a folder of class subfolders, or a CSV manifest file,label,group,split "
                                   "(paths relative to the CSV's folder)")
-    p.add_argument("--split", default=split_default, help=split_help + " (CSV only; comma-separated)")
+    if split_help:
+        p.add_argument("--split", default=None, help=split_help + " (CSV only; comma-separated)")
     p.add_argument("--workers", type=int, default=0,
                    help="processes decoding images before training (default 0: in the main process; "
                         "use the CPU count on a server)")

@@ -19,8 +19,8 @@ def add_parser(sub) -> None:
     p = sub.add_parser("finetune", help="supervised fine-tuning / linear probe / from-scratch baseline",
                        description=__doc__, epilog=EXAMPLE, formatter_class=argparse.RawDescriptionHelpFormatter)
     add_config_arg(p)
-    add_data_args(p, split_default=None, split_help="(unused: see --train-split/--val-split)")
-    p.add_argument("--train-split", default="train", help="labeled split to train on (CSV)")
+    add_data_args(p, split_help=None)
+    p.add_argument("--train-split", default="train", help="labeled split(s) to train on (CSV; comma-separated)")
     p.add_argument("--val-split", default="val", help="split for early stopping and best checkpoint (CSV)")
     p.add_argument("--out", default="runs/finetune", help="run folder: best.pt, last.pt, tb/")
     p.add_argument("--init", default="scratch",

@@ -19,7 +19,7 @@ def add_parser(sub) -> None:
     p = sub.add_parser("pretrain", help="self-supervised SimCLR pretraining (labels ignored)",
                        description=__doc__, epilog=EXAMPLE, formatter_class=argparse.RawDescriptionHelpFormatter)
     add_config_arg(p)
-    add_data_args(p, split_default=None, split_help="splits to pretrain on, e.g. unlabeled,train,val")
+    add_data_args(p, split_help="splits to pretrain on, e.g. unlabeled,train,val")
     p.add_argument("--out", default="runs/pretrain", help="run folder: last.pt (every epoch), tb/")
     p.add_argument("--epochs", type=int, default=100)
     p.add_argument("--batch-size", type=int, default=256, help="images per process per step (2 views each)")
