@@ -12,19 +12,10 @@ import torch
 from ssclnet.data import DataError, list_records, load_dataset, load_images, parse_splits
 from ssclnet.preprocess import PreprocessSpec
 
-FIXTURE = Path(__file__).resolve().parents[1] / "fixtures" / "brain-mri-mini"
+from conftest import FIXTURE
+
 MANIFEST = FIXTURE / "manifest.csv"
 SPEC = PreprocessSpec(input_size=32)
-
-
-@pytest.fixture(autouse=True, scope="module")
-def one_thread():
-    """One intra-op thread: on a busy 2-core machine, OpenMP threads spin-waiting for each other made these
-    tiny-batch runs 5-10x slower than a single thread (measured); results don't depend on it."""
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
 
 
 def test_manifest_splits_are_selected():

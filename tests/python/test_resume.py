@@ -1,6 +1,5 @@
 """A run killed part-way and resumed with --resume ends in the same state as one that never stopped."""
 
-from pathlib import Path
 
 import pytest
 import torch
@@ -9,18 +8,9 @@ from ssclnet.checkpoint import load_checkpoint
 from ssclnet.finetuning import FinetuneConfig, run_finetune
 from ssclnet.pretraining import PretrainConfig, run_pretrain
 
-FIXTURE = Path(__file__).resolve().parents[1] / "fixtures" / "brain-mri-mini"
+from conftest import FIXTURE
+
 MANIFEST = str(FIXTURE / "manifest.csv")
-
-
-@pytest.fixture(autouse=True, scope="module")
-def one_thread():
-    """One intra-op thread: on a busy 2-core machine, OpenMP threads spin-waiting for each other made these
-    tiny-batch runs 5-10x slower than a single thread (measured); results don't depend on it."""
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
 
 
 class Killed(Exception):
