@@ -57,6 +57,9 @@ const text = (id: string) => document.querySelector(`[data-testid="${id}"]`)?.te
 
 test('shows the displayed series and slice, follows scrolling and viewport changes, detaches on unmount', async () => {
   const { services, viewports, emit, setActive, listeners } = makeServices();
+  // The viewer's registry has no models.json: the panel must say so and the rest keeps working.
+  const requested: string[] = [];
+  (globalThis as { fetch?: unknown }).fetch = async (url: string) => { requested.push(url); return { status: 404, ok: false }; };
   const [entry] = getPanelModule({ servicesManager: { services } });
   expect(entry.name).toBe('ssclnetPanel');
 
@@ -69,7 +72,11 @@ test('shows the displayed series and slice, follows scrolling and viewport chang
   await flush();
   expect(text('ssclnet-series')).toBe('#6 AX FSE T2');
   expect(text('ssclnet-slice')).toBe('1 / 7');
-  expect(text('ssclnet-classification')).toMatch(/Classification/);
+  expect(requested).toEqual(['/models/models.json']);
+  expect(text('ssclnet-model')).toMatch(/No model published in this viewer's registry/);
+  expect((document.querySelector('[data-testid="ssclnet-classify"]') as HTMLButtonElement).disabled).toBe(true);
+  expect(text('ssclnet-note')).toMatch(/research use only, not for diagnosis/);
+  expect(document.querySelector('[data-testid="ssclnet-result"]')).toBeNull();
 
   // Scrolling: Cornerstone moves the slice and fires STACK_NEW_IMAGE on the viewport element.
   const vp1 = viewports.get('vp1')!;
