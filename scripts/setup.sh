@@ -43,7 +43,14 @@ fi
 if [ $want_viewer = 1 ]; then
   if [ ! -f node_modules/.package-lock.json ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
     echo "setup: npm ci"
-    npm ci --no-fund --no-audit --loglevel=error
+    if ! npm ci --no-fund --no-audit --loglevel=error 2>/tmp/ssclnet-npm-ci.err; then
+      # npm 11 records jest's optional per-platform resolver packages only for the platforms the registry
+      # listed when the lock was written, and then `npm ci` calls the lock out of sync; `npm install` keeps
+      # the locked versions and installs the same tree.
+      grep -m1 -E 'Missing|error' /tmp/ssclnet-npm-ci.err >&2 || true
+      echo "setup: npm ci refused the lock file; falling back to npm install"
+      npm install --no-fund --no-audit --loglevel=error
+    fi
   fi
   if [ ! -f "$OHIF_DIR/dist/index.html" ]; then
     echo "setup: fetching the prebuilt OHIF viewer @ohif/app@$OHIF_VERSION (npm pack, ~200 MB unpacked)"
