@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import math
 import time
-from dataclasses import asdict, dataclass, fields
+from dataclasses import asdict, dataclass
 from pathlib import Path
 
 import torch
@@ -17,7 +17,7 @@ from .checkpoint import load_checkpoint, save_checkpoint
 from .data import DataError, ImageSet, load_dataset
 from .model import Classifier
 from .preprocess import PreprocessSpec
-from .runtime import (Logger, Runtime, progress, progress_enabled, rng_state, seed_everything, set_rng_state,
+from .runtime import (RunOptions, Logger, Runtime, progress, progress_enabled, rng_state, seed_everything, set_rng_state,
                       setup_runtime, teardown_runtime, unwrap)
 from .training import (BatchSource, Hook, effective_batch_size, epoch_batches, epoch_seed, load_encoder_init,
                        place_model, warmup_cosine)
@@ -26,7 +26,7 @@ ENCODER_MODES = ("frozen", "finetune")
 
 
 @dataclass
-class FinetuneConfig:
+class FinetuneConfig(RunOptions):
     data: str = ""
     out: str = "runs/finetune"
     train_split: str = "train"
@@ -43,21 +43,6 @@ class FinetuneConfig:
     patience: int = 15
     image_size: int | None = None
     augment: bool = True
-    seed: int = 0
-    workers: int = 0
-    device: str = "auto"
-    data_device: str = "auto"
-    amp: bool = True
-    channels_last: bool = True
-    compile: bool = False
-    resume: bool = False
-    tensorboard: bool = True
-    quiet: bool = False
-    deterministic: bool = False
-
-    @classmethod
-    def from_args(cls, args) -> "FinetuneConfig":
-        return cls(**{f.name: getattr(args, f.name) for f in fields(cls) if hasattr(args, f.name)})
 
 
 def _spec_for(cfg: FinetuneConfig, log: Logger) -> tuple[PreprocessSpec, dict | None]:

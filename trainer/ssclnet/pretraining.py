@@ -4,7 +4,7 @@ training; the optional monitor uses the labeled train/val splits only to *measur
 from __future__ import annotations
 
 import time
-from dataclasses import asdict, dataclass, fields
+from dataclasses import asdict, dataclass
 from pathlib import Path
 
 import torch
@@ -15,14 +15,14 @@ from .data import DataError, load_dataset
 from .losses import DEFAULT_TEMPERATURE, nt_xent
 from .model import SimCLRModel
 from .preprocess import PreprocessSpec
-from .runtime import (Logger, Runtime, progress, progress_enabled, rng_state, seed_everything, set_rng_state,
+from .runtime import (RunOptions, Logger, Runtime, progress, progress_enabled, rng_state, seed_everything, set_rng_state,
                       setup_runtime, teardown_runtime, unwrap)
 from .training import (BatchSource, Hook, effective_batch_size, embed, epoch_batches, epoch_seed, knn_accuracy,
                        load_encoder_init, place_model, warmup_cosine)
 
 
 @dataclass
-class PretrainConfig:
+class PretrainConfig(RunOptions):
     data: str = ""
     out: str = "runs/pretrain"
     split: str | None = None
@@ -33,28 +33,13 @@ class PretrainConfig:
     warmup_epochs: int = 2
     temperature: float = DEFAULT_TEMPERATURE
     image_size: int = 224
-    seed: int = 0
-    workers: int = 0  # decode processes; 0 = in this process
-    device: str = "auto"
-    data_device: str = "auto"
-    amp: bool = True
-    channels_last: bool = True
-    compile: bool = False
     sync_bn: bool = True
     init: str | None = None
-    resume: bool = False
     monitor_every: int = 5
     monitor_data: str | None = None
     monitor_train_split: str = "train"
     monitor_val_split: str = "val"
     knn_k: int = 20
-    tensorboard: bool = True
-    quiet: bool = False
-    deterministic: bool = False
-
-    @classmethod
-    def from_args(cls, args) -> "PretrainConfig":
-        return cls(**{f.name: getattr(args, f.name) for f in fields(cls) if hasattr(args, f.name)})
 
 
 class SimCLRStep:

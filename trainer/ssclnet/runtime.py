@@ -6,10 +6,32 @@ import os
 import random
 import sys
 from contextlib import nullcontext
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 
 import numpy as np
 import torch
+
+
+@dataclass
+class RunOptions:
+    """How a job runs (seeding, devices, precision, logging), shared by pretraining and fine-tuning configs."""
+
+    seed: int = 0
+    workers: int = 0  # decode processes; 0 = in this process
+    device: str = "auto"
+    data_device: str = "auto"
+    amp: bool = True
+    channels_last: bool = True
+    compile: bool = False
+    resume: bool = False
+    tensorboard: bool = True
+    quiet: bool = False
+    deterministic: bool = False
+
+    @classmethod
+    def from_args(cls, args):
+        """The config from parsed command-line flags (attributes named like the fields)."""
+        return cls(**{f.name: getattr(args, f.name) for f in fields(cls) if hasattr(args, f.name)})
 
 
 @dataclass(frozen=True)
