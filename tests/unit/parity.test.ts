@@ -110,3 +110,20 @@ describe('preprocessing parity (Python vs TypeScript) on real files', () => {
     }
   });
 });
+
+describe('the shipped model (models/, the demo default)', () => {
+  const registry = path.join(__dirname, '..', '..', 'models');
+
+  test('loads verified from the registry and reproduces its PyTorch parity vectors', async () => {
+    const loaded = await loadModel({ source: fsSource(registry), backend: 'wasm' });
+    const latest = readJson<{ latest: string }>(path.join(registry, 'models.json')).latest;
+    expect(loaded.card.version).toBe(latest);
+    const dir = path.join(registry, latest);
+    const expected = readJson<Expected>(path.join(dir, 'parity', 'expected.json'));
+    const got = await predictWithLogits(loaded, readFloat32(path.join(dir, 'parity', 'inputs.bin')), expected.count);
+    const dp = maxAbsDiff(got.probabilities.flat(), expected.probabilities.flat());
+    console.log(`shipped ${latest} (${loaded.card.dtype}): max |dp| = ${dp.toExponential(2)} on ${expected.count} real slices`);
+    expect(dp).toBeLessThanOrEqual(TOLERANCE.float16);
+    loaded.model.dispose();
+  }, 120_000);
+});

@@ -171,6 +171,9 @@ def export(
             },
             "training": {
                 "epoch": ckpt.get("epoch"),
+                "input_size": spec.input_size,
+                "hardware": ckpt.get("hardware", "not recorded"),
+                "pretraining": ckpt.get("pretraining") or _no_pretraining(ckpt),
                 "data_summary": ckpt.get("data_summary", "not recorded"),
                 "args": ckpt.get("args", "not recorded"),
                 "validation_metrics": ckpt.get("metrics", "not recorded"),
@@ -185,6 +188,11 @@ def export(
         shutil.rmtree(tmp, ignore_errors=True)
         raise
     return card
+
+
+def _no_pretraining(ckpt: dict[str, Any]) -> str:
+    init = (ckpt.get("args") or {}).get("init", "scratch")
+    return "none: supervised from random weights" if init == "scratch" else f"not recorded (encoder from {init})"
 
 
 def _json_default(o: Any) -> Any:

@@ -62,6 +62,27 @@ def _spec_for(cfg: FinetuneConfig, log: Logger) -> tuple[PreprocessSpec, dict | 
     return spec, init_ckpt
 
 
+def pretraining_summary(ckpt: dict | None) -> dict | None:
+    """What the encoder's pretraining actually was (epochs run, input size, data, hardware): the model card
+    reports it, since a run cut short or shrunk to fit a CPU must not pass for the full protocol."""
+    if not ckpt or ckpt.get("kind") != "pretrain":
+        return None
+    args = ckpt.get("args") or {}
+    history = (ckpt.get("metrics") or {}).get("history") or []
+    knn = [h for h in history if "knn_acc" in h]
+    return {
+        "epochs_run": ckpt.get("epoch"),
+        "epochs_planned": args.get("epochs"),
+        "input_size": (ckpt.get("preprocess") or {}).get("input_size"),
+        "images": (ckpt.get("data_summary") or {}).get("slices"),
+        "splits": args.get("split"),
+        **{k: args.get(k) for k in ("batch_size", "lr", "temperature", "warmup_epochs", "seed")},
+        "final_loss": history[-1]["loss"] if history else None,
+        "knn_val_acc": knn[-1]["knn_acc"] if knn else None,
+        "hardware": ckpt.get("hardware", "not recorded"),
+    }
+
+
 @torch.no_grad()
 def _validate(model, val_x: torch.Tensor, val_y: torch.Tensor, rt: Runtime, cfg: FinetuneConfig) -> tuple[float, float]:
     model.eval()
@@ -118,7 +139,7 @@ def _run(cfg: FinetuneConfig, rt: Runtime, hook: Hook | None) -> dict:
     seed_everything(cfg.seed, cfg.deterministic)
     log = Logger(out, rt.is_main, cfg.tensorboard, cfg.quiet)
     bars = rt.is_main and progress_enabled(cfg.quiet)
-    spec, _ = _spec_for(cfg, log)
+    spec, init_ckpt = _spec_for(cfg, log)
     train, val = _load_sets(cfg, spec, bars)
     if val is None:
         log.info("no validation split (a folder, or --val-split ''): early stopping on training loss instead")
@@ -172,7 +193,7 @@ def _run(cfg: FinetuneConfig, rt: Runtime, hook: Hook | None) -> dict:
     log.info(f"finetune ({cfg.encoder}, init {cfg.init}): batch {batch} x {rt.world_size}, {steps} steps/epoch, "
              f"up to {cfg.epochs} epochs, patience {cfg.patience}, device {rt.device}")
     base = {"kind": "finetune", "classes": classes, "preprocess": spec.to_dict(), "args": asdict(cfg),
-            "data_summary": summary}
+            "data_summary": summary, "pretraining": pretraining_summary(init_ckpt), "hardware": rt.hardware()}
     metrics: dict = {"history": history, "best": best, "bad_epochs": bad_epochs}
     for epoch in range(start_epoch, cfg.epochs):
         if bad_epochs >= cfg.patience:

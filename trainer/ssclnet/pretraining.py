@@ -31,6 +31,7 @@ class PretrainConfig(RunOptions):
     lr: float = 3e-4
     weight_decay: float = 1e-6
     warmup_epochs: int = 2
+    stop_after: int | None = None
     temperature: float = DEFAULT_TEMPERATURE
     image_size: int = 224
     sync_bn: bool = True
@@ -154,7 +155,8 @@ def _run(cfg: PretrainConfig, rt: Runtime, hook: Hook | None) -> dict:
     log.info(f"pretrain: {len(ds)} images, {rt.world_size} process(es) x batch {batch}, {steps} steps/epoch, "
              f"epochs {start_epoch}->{cfg.epochs}, device {rt.device}")
     metrics: dict = {"history": history}
-    for epoch in range(start_epoch, cfg.epochs):
+    end_epoch = min(cfg.epochs, cfg.stop_after) if cfg.stop_after else cfg.epochs
+    for epoch in range(start_epoch, end_epoch):
         t_epoch = time.perf_counter()
         model.train()
         generator.manual_seed(epoch_seed(cfg.seed, epoch, rt.rank))
@@ -175,7 +177,7 @@ def _run(cfg: PretrainConfig, rt: Runtime, hook: Hook | None) -> dict:
         seconds = time.perf_counter() - t_epoch
         row = {"epoch": epoch + 1, "loss": epoch_loss, "lr": scheduler.get_last_lr()[0], "seconds": seconds,
                "pairs_per_s": len(batches) * batch * rt.world_size / max(seconds, 1e-9)}
-        if monitor is not None and ((epoch + 1) % cfg.monitor_every == 0 or epoch + 1 == cfg.epochs):
+        if monitor is not None and ((epoch + 1) % cfg.monitor_every == 0 or epoch + 1 == end_epoch):
             enc = unwrap(model).encoder
             bank_x, bank_y, val_x, val_y, classes = monitor
             fa = embed(enc, bank_x, rt, channels_last=cfg.channels_last, amp=cfg.amp)
@@ -191,6 +193,7 @@ def _run(cfg: PretrainConfig, rt: Runtime, hook: Hook | None) -> dict:
                 "kind": "pretrain", "model": unwrap(model).state_dict(), "preprocess": spec.to_dict(),
                 "epoch": epoch + 1, "optimizer": optimizer.state_dict(), "scheduler": scheduler.state_dict(),
                 "rng": rng_state(generator), "args": asdict(cfg), "metrics": metrics, "data_summary": summary,
+                "hardware": rt.hardware(),
             }, last)
         rt.barrier()
         if hook:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import platform
 import random
 import sys
 from contextlib import nullcontext
@@ -58,6 +59,14 @@ class Runtime:
         if self.cuda and enabled:
             return torch.autocast("cuda", dtype=torch.bfloat16)
         return nullcontext()
+
+    def hardware(self) -> str:
+        """What trained the model, for the checkpoint and the model card (figures mean little without it)."""
+        if self.cuda:
+            name = torch.cuda.get_device_name(self.device)
+            return f"{self.world_size} x {name} (CUDA {torch.version.cuda}), torch {torch.__version__}"
+        return (f"CPU {platform.machine()} ({os.cpu_count()} cores, {torch.get_num_threads()} threads), "
+                f"{self.world_size} process(es), torch {torch.__version__}")
 
     def barrier(self) -> None:
         if self.distributed:

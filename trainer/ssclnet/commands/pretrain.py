@@ -26,6 +26,9 @@ def add_parser(sub) -> None:
     p.add_argument("--lr", type=float, default=3e-4, help="Adam learning rate (after warm-up, cosine decay)")
     p.add_argument("--weight-decay", type=float, default=1e-6)
     p.add_argument("--warmup-epochs", type=int, default=2)
+    p.add_argument("--stop-after", type=int, default=None,
+                   help="stop after this epoch (a time-boxed run; the schedule still spans --epochs, "
+                        "and --resume with a larger --epochs continues it)")
     p.add_argument("--temperature", type=float, default=0.5, help="NT-Xent temperature (see docs/trainer.md)")
     p.add_argument("--image-size", type=int, default=224, help="input side, stored in the preprocessing spec")
     p.add_argument("--init", help="start the encoder from a local checkpoint (ssclnet or a ResNet-18 state dict)")
