@@ -8,7 +8,9 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { after, before, test } from 'node:test';
-import { freePort, launchBrowser, repo, sample, screenshot, startOrthanc, startViewer } from './harness.mjs';
+import {
+  fileOfSop, freePort, launchBrowser, nodeEvaluatorProbabilities, repo, sample, screenshot, startOrthanc, startViewer,
+} from './harness.mjs';
 
 const [adi, forrest] = sample.studies;
 const VERSION = 'e2e-random-64';
@@ -17,7 +19,7 @@ const sel = (id) => `[data-testid="${id}"]`;
 
 let work, orthanc, viewer, browser, page;
 /** Node evaluator's probabilities by sample file (relative to demo/sample-study). */
-const nodeProbabilities = new Map();
+let nodeProbabilities;
 
 function python(args) {
   const env = { ...process.env, PYTHONPATH: [path.join(repo, 'trainer'), process.env.PYTHONPATH].filter(Boolean).join(path.delimiter) };
@@ -34,38 +36,10 @@ function makeRegistry(dir) {
   return registry;
 }
 
-/** The Node evaluator (same inference module, tfjs wasm in Node) over every sample DICOM file. */
-function evaluateInNode(registry, dir) {
-  const data = path.join(dir, 'data');
-  for (const study of sample.studies) {
-    for (const series of study.series) {
-      for (const inst of series.instances) {
-        // The evaluator wants a class folder; the label is irrelevant here (only the probabilities are compared).
-        const dst = path.join(data, 'notumor', inst.url.replace('/', '__'));
-        fs.mkdirSync(path.dirname(dst), { recursive: true });
-        fs.copyFileSync(path.join(repo, 'demo', 'sample-study', inst.url), dst);
-      }
-    }
-  }
-  const out = path.join(dir, 'node-eval.json');
-  execFileSync(process.execPath, [path.join(repo, 'node_modules', 'ts-node', 'dist', 'bin.js'), '-P', 'scripts/evaluate.tsconfig.json',
-    'scripts/evaluate.ts', '--model', registry, '--data', data, '--json', out], { cwd: repo, stdio: ['ignore', 'pipe', 'pipe'] });
-  for (const p of JSON.parse(fs.readFileSync(out, 'utf8')).predictions) {
-    nodeProbabilities.set(path.basename(p.file).replace('__', '/'), p.probabilities);
-  }
-}
-
-function fileOfSop(sop) {
-  for (const study of sample.studies) for (const series of study.series) for (const inst of series.instances) {
-    if (inst.metadata.SOPInstanceUID === sop) return inst.url;
-  }
-  return null;
-}
-
 before(async () => {
   work = fs.mkdtempSync(path.join(os.tmpdir(), 'ssclnet-e2e-classify-'));
   const registry = makeRegistry(work);
-  evaluateInNode(registry, work);
+  nodeProbabilities = nodeEvaluatorProbabilities(registry, path.join(work, 'node-eval'));
   orthanc = await startOrthanc();
   viewer = await startViewer({ port: await freePort(), args: ['--models', registry], env: { SSCLNET_PACS_URL: orthanc.dicomWebUrl } });
   browser = await launchBrowser();

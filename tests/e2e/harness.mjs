@@ -14,6 +14,40 @@ export const CHROMIUM = process.env.SSCLNET_CHROMIUM ?? '/usr/bin/chromium';
 /** The embedded studies, read from the committed manifest (the tests check what the viewer shows of them). */
 export const sample = JSON.parse(fs.readFileSync(path.join(repo, 'demo', 'sample-study', 'study.json'), 'utf8'));
 
+/** The sample file (relative to demo/sample-study) of a SOP Instance UID, or null. */
+export function fileOfSop(sop) {
+  for (const study of sample.studies) for (const series of study.series) for (const inst of series.instances) {
+    if (inst.metadata.SOPInstanceUID === sop) return inst.url;
+  }
+  return null;
+}
+
+/**
+ * The Node evaluator (scripts/evaluate.ts: the viewer's inference module on tfjs wasm) over every sample DICOM
+ * file with the registry's latest model. Returns its probabilities by sample file; `dir` is a scratch folder.
+ */
+export function nodeEvaluatorProbabilities(registry, dir) {
+  const data = path.join(dir, 'data');
+  for (const study of sample.studies) {
+    for (const series of study.series) {
+      for (const inst of series.instances) {
+        // The evaluator wants a class folder; the label is irrelevant here (only the probabilities are compared).
+        const dst = path.join(data, 'notumor', inst.url.replace('/', '__'));
+        fs.mkdirSync(path.dirname(dst), { recursive: true });
+        fs.copyFileSync(path.join(repo, 'demo', 'sample-study', inst.url), dst);
+      }
+    }
+  }
+  const out = path.join(dir, 'node-eval.json');
+  execFileSync(process.execPath, [path.join(repo, 'node_modules', 'ts-node', 'dist', 'bin.js'), '-P', 'scripts/evaluate.tsconfig.json',
+    'scripts/evaluate.ts', '--model', registry, '--data', data, '--json', out], { cwd: repo, stdio: ['ignore', 'pipe', 'pipe'] });
+  const byFile = new Map();
+  for (const p of JSON.parse(fs.readFileSync(out, 'utf8')).predictions) {
+    byFile.set(path.basename(p.file).replace('__', '/'), p.probabilities);
+  }
+  return byFile;
+}
+
 export function freePort() {
   return new Promise((resolve, reject) => {
     const srv = net.createServer();

@@ -54,6 +54,17 @@ test('a model that fails to load (hash mismatch) is reported, and no result is p
   expect(m.kind === 'failed' && m.message).toMatch(/could not be loaded: .*SHA-256 mismatch/);
 });
 
+test('the host-configured backend is the one the model runs on', async () => {
+  const c = new ClassificationController({ loadModel: (o) => loadModel({ ...o, url: undefined, source: fsSource(modelDir) }), classify }, {
+    modelsUrl: '/models', fetch: registryFound, backend: 'cpu',
+  });
+  await c.ensureModel();
+  const m = c.getState().model;
+  expect(m.kind === 'ready' && m.backend).toBe('cpu');
+  const result = await c.classifySlice(() => ({ raw: slice('IM0024.dcm'), identity: null }));
+  expect(result?.classification.backend).toBe('cpu');
+});
+
 test('classifies a real slice: probabilities sum to 1, the model version is carried, stale and bad requests leave no result', async () => {
   const c = new ClassificationController(realApi(), { modelsUrl: '/models', fetch: registryFound });
   await Promise.all([c.ensureModel(), c.ensureModel()]);

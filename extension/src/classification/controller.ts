@@ -4,6 +4,7 @@
  * useSyncExternalStore; the inference module is injected so the state rules are testable without a browser.
  */
 import type { Classification, RawSlice } from '../inference/types';
+import type { BackendPreference } from '../inference/backend';
 import type { LoadedModel, LoadOptions } from '../inference/classifier';
 import type { SliceIdentity } from './displayedSlice';
 import { cacheKey, classifySeries, summarize, type SeriesSlice, type SeriesSummary, type SliceOutcome } from './series';
@@ -71,6 +72,8 @@ export interface InferenceApi {
 export interface ControllerOptions {
   modelsUrl: string;
   wasmPaths?: string;
+  /** The tfjs backend to ask for; undefined = 'auto' (see inference/backend.ts). */
+  backend?: BackendPreference;
   fetch?: (url: string, init?: { cache?: 'no-cache' }) => Promise<{ status: number; ok: boolean; json?: () => Promise<unknown> }>;
 }
 
@@ -133,7 +136,7 @@ export class ClassificationController {
         return;
       }
       if (!index.ok) throw new Error(`GET ${base}/models.json failed: HTTP ${index.status}`);
-      const loaded = await this.api.loadModel({ url: base, wasmPaths: this.options.wasmPaths });
+      const loaded = await this.api.loadModel({ url: base, wasmPaths: this.options.wasmPaths, backend: this.options.backend });
       this.loaded = loaded;
       const card = loaded.card as { intended_use?: unknown };
       const intendedUse = typeof card.intended_use === 'string' && card.intended_use.trim() ? card.intended_use.trim() : DEFAULT_INTENDED_USE;
@@ -277,7 +280,7 @@ export class ClassificationController {
     this.cancelSeries();
     this.set({ update: { available: version, checking: true, message: `Loading model ${version}…` } });
     try {
-      const next = await this.api.loadModel({ url: this.options.modelsUrl.replace(/\/+$/, ''), wasmPaths: this.options.wasmPaths, version });
+      const next = await this.api.loadModel({ url: this.options.modelsUrl.replace(/\/+$/, ''), wasmPaths: this.options.wasmPaths, backend: this.options.backend, version });
       const previous = this.loaded;
       this.loaded = next;
       if (previous && previous.model !== next.model) previous.model.dispose();
