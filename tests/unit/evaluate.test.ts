@@ -113,3 +113,23 @@ const splits = path.join(SHARED_DATA, 'brain-mri-2d', 'dev', 'splits-protocol-50
   expect(report.unreadable).toEqual([]);
   expect(report.data.slices).toBe(8);
 });
+
+// The shipped model's card states its dev test figures (PyTorch, float32 checkpoint). The Node evaluator on the
+// shipped float16 files must reproduce them: float16 weights may flip a borderline slice or two, no more.
+(fs.existsSync(splits) ? test : test.skip)('the shipped model reproduces its card\'s dev test figures (skipped without ../shared/data)', async () => {
+  const registry = path.join(REPO, 'models');
+  const model = await openModel(registry);
+  const card = model.card as { version: string; metrics: { split: string; detail: { n: number; accuracy: number; macro_f1: number; confusion_matrix: number[][] } } };
+  expect(card.metrics.split).toBe('test');
+  const report = await evaluate(model, listSamples(splits, 'test'), { split: 'test' });
+  const claimed = card.metrics.detail;
+  expect(report.data.slices).toBe(claimed.n);
+  const moved = report.confusion.flat().reduce((s, v, i) => s + Math.abs(v - claimed.confusion_matrix.flat()[i]), 0) / 2;
+  console.log(`shipped ${card.version} in Node: accuracy ${report.accuracy.toFixed(4)} (card ${claimed.accuracy.toFixed(4)}), `
+    + `macro-F1 ${report.macro_f1.toFixed(4)} (card ${claimed.macro_f1.toFixed(4)}), ${moved} slice(s) moved in the confusion matrix, `
+    + `${report.images_per_second.toFixed(1)} images/s`);
+  expect(moved).toBeLessThanOrEqual(3);
+  expect(Math.abs(report.accuracy - claimed.accuracy)).toBeLessThanOrEqual(3 / claimed.n);
+  expect(Math.abs(report.macro_f1 - claimed.macro_f1)).toBeLessThan(0.01);
+  model.model.dispose();
+}, 600_000);
