@@ -1,6 +1,6 @@
 """Prints the dev-test results table of docs/results.md from `ssclnet evaluate` outputs (metrics.json files).
 
-    python scripts/results_table.py runs/a-ssl-probe runs/b-ssl-ft runs/c-scratch runs/d-all-labels
+    python scripts/results_table.py runs/a-ssl-probe runs/b-ssl-ft runs/c-scratch runs/d-all-labels runs/e-ssl-all-labels
 """
 
 from __future__ import annotations
@@ -14,6 +14,7 @@ ROWS = {  # run folder name -> row label; unknown folders are shown by name
     "b-ssl-ft": "(b) SSL + fine-tuning (SSCLNet)",
     "c-scratch": "(c) supervised from scratch, same 400 labels",
     "d-all-labels": "(d) supervised, all non-test labels",
+    "e-ssl-all-labels": "(e) SSL + fine-tuning, all non-test labels",
 }
 
 

@@ -38,10 +38,11 @@ INTENDED_USE = {
     "intended_input": "one axial brain MR slice (T1, T1 post-contrast, T2 or similar), grayscale, any bit depth",
     "limits": [
         "four classes only: a slice with any other finding is forced into one of them",
+        "no 'not a brain slice' answer: neck, skull-top and scout images also get one of the four classes",
         "slice-level: it does not look at neighbouring slices or at the whole study",
         "trained on public 2-D JPEG slices (Kaggle 'Brain Tumor MRI Dataset'); not validated on DICOM from "
         "clinical scanners, on non-axial planes, on paediatric patients, on post-operative brains or on "
-        "other sequences (DWI, FLAIR, perfusion)",
+        "other sequences (DWI, FLAIR, perfusion, proton density)",
         "probabilities are not calibrated risks",
     ],
 }
