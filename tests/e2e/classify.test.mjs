@@ -42,9 +42,8 @@ before(async () => {
   nodeProbabilities = nodeEvaluatorProbabilities(registry, path.join(work, 'node-eval'));
   orthanc = await startOrthanc();
   viewer = await startViewer({ port: await freePort(), args: ['--models', registry], env: { SSCLNET_PACS_URL: orthanc.dicomWebUrl } });
-  browser = await launchBrowser();
-  page = browser.context.pages()[0] ?? (await browser.context.newPage());
-  page.setDefaultTimeout(60000);
+  browser = await launchBrowser({ timeout: 60000 });
+  page = browser.page;
 });
 after(async () => {
   await browser?.close();

@@ -27,9 +27,8 @@ before(async () => {
   work = fs.mkdtempSync(path.join(os.tmpdir(), 'ssclnet-e2e-demo-'));
   nodeProbabilities = nodeEvaluatorProbabilities(registryDir, work);
   viewer = await startViewer({ port: await freePort() });
-  browser = await launchBrowser();
-  page = browser.context.pages()[0] ?? (await browser.context.newPage());
-  page.setDefaultTimeout(90000);
+  browser = await launchBrowser({ timeout: 90000 });
+  page = browser.page;
 });
 after(async () => {
   await browser?.close();

@@ -102,7 +102,8 @@ export async function startOrthanc() {
   };
 }
 
-export async function launchBrowser() {
+/** A fresh headless Chromium profile; `page` is its first tab, with `timeout` as the default wait. */
+export async function launchBrowser({ timeout = 30000 } = {}) {
   const { chromium } = await import('playwright-core');
   const userDataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'ssclnet-chromium-'));
   const context = await chromium.launchPersistentContext(userDataDir, {
@@ -112,8 +113,11 @@ export async function launchBrowser() {
     args: ['--no-sandbox', '--disable-background-networking', '--disable-component-update', '--disable-sync',
       '--no-first-run', '--disable-quic'],
   });
+  const page = context.pages()[0] ?? (await context.newPage());
+  page.setDefaultTimeout(timeout);
   return {
     context,
+    page,
     close: async () => { await context.close(); fs.rmSync(userDataDir, { recursive: true, force: true }); },
   };
 }

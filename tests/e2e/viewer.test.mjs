@@ -14,8 +14,7 @@ before(async () => {
   // No --pacs: the embedded studies are the default; the PACS is the 'orthanc' data source via the env variable.
   viewer = await startViewer({ port: await freePort(), env: { SSCLNET_PACS_URL: orthanc.dicomWebUrl } });
   browser = await launchBrowser();
-  page = browser.context.pages()[0] ?? (await browser.context.newPage());
-  page.setDefaultTimeout(30000);
+  page = browser.page;
 });
 after(async () => {
   await browser?.close();

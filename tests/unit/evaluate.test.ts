@@ -119,7 +119,7 @@ const splits = path.join(SHARED_DATA, 'brain-mri-2d', 'dev', 'splits-protocol-50
 (fs.existsSync(splits) ? test : test.skip)('the shipped model reproduces its card\'s dev test figures (skipped without ../shared/data)', async () => {
   const registry = path.join(REPO, 'models');
   const model = await openModel(registry);
-  const card = model.card as { version: string; metrics: { split: string; detail: { n: number; accuracy: number; macro_f1: number; confusion_matrix: number[][] } } };
+  const card = model.card as unknown as { version: string; metrics: { split: string; detail: { n: number; accuracy: number; macro_f1: number; confusion_matrix: number[][] } } };
   expect(card.metrics.split).toBe('test');
   const report = await evaluate(model, listSamples(splits, 'test'), { split: 'test' });
   const claimed = card.metrics.detail;

@@ -125,18 +125,32 @@ export class ClassificationController {
     return this.loading;
   }
 
+  /** The registry URL without its trailing slash. */
+  private get base(): string {
+    return this.options.modelsUrl.replace(/\/+$/, '');
+  }
+
+  /** models.json, never from the HTTP cache: a new `latest` must be seen. */
+  private fetchIndex() {
+    const doFetch = this.options.fetch ?? ((url: string, init?: { cache?: 'no-cache' }) => globalThis.fetch(url, init));
+    return doFetch(`${this.base}/models.json`, { cache: 'no-cache' });
+  }
+
+  private loadOptions(version?: string): LoadOptions {
+    return { url: this.base, wasmPaths: this.options.wasmPaths, backend: this.options.backend, version };
+  }
+
   private async load(): Promise<void> {
     this.set({ model: { kind: 'loading' } });
-    const base = this.options.modelsUrl.replace(/\/+$/, '');
+    const base = this.base;
     try {
-      const doFetch = this.options.fetch ?? ((url: string, init?: { cache?: 'no-cache' }) => globalThis.fetch(url, init));
-      const index = await doFetch(`${base}/models.json`, { cache: 'no-cache' });
+      const index = await this.fetchIndex();
       if (index.status === 404) {
         this.set({ model: { kind: 'none', message: "No model published in this viewer's registry (no models.json at " + `${base}/). The viewer works; classification is off.` } });
         return;
       }
       if (!index.ok) throw new Error(`GET ${base}/models.json failed: HTTP ${index.status}`);
-      const loaded = await this.api.loadModel({ url: base, wasmPaths: this.options.wasmPaths, backend: this.options.backend });
+      const loaded = await this.api.loadModel(this.loadOptions());
       this.loaded = loaded;
       const card = loaded.card as { intended_use?: unknown };
       const intendedUse = typeof card.intended_use === 'string' && card.intended_use.trim() ? card.intended_use.trim() : DEFAULT_INTENDED_USE;
@@ -251,11 +265,10 @@ export class ClassificationController {
 
   /** Re-reads models.json; announces a `latest` other than the loaded version (switching needs confirmUpdate). */
   async checkForUpdate(): Promise<string | null> {
-    const base = this.options.modelsUrl.replace(/\/+$/, '');
+    const base = this.base;
     this.set({ update: { ...this.state.update, checking: true, message: null } });
     try {
-      const doFetch = this.options.fetch ?? ((url: string, init?: { cache?: 'no-cache' }) => globalThis.fetch(url, init));
-      const res = await doFetch(`${base}/models.json`, { cache: 'no-cache' });
+      const res = await this.fetchIndex();
       if (!res.ok || !res.json) throw new Error(`GET ${base}/models.json: HTTP ${res.status}`);
       const index = (await res.json()) as { latest?: unknown };
       const latest = typeof index.latest === 'string' ? index.latest : null;
@@ -280,7 +293,7 @@ export class ClassificationController {
     this.cancelSeries();
     this.set({ update: { available: version, checking: true, message: `Loading model ${version}…` } });
     try {
-      const next = await this.api.loadModel({ url: this.options.modelsUrl.replace(/\/+$/, ''), wasmPaths: this.options.wasmPaths, backend: this.options.backend, version });
+      const next = await this.api.loadModel(this.loadOptions(version));
       const previous = this.loaded;
       this.loaded = next;
       if (previous && previous.model !== next.model) previous.model.dispose();
