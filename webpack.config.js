@@ -1,10 +1,12 @@
 // Builds the extension and the mode as two ES modules that OHIF 3.13 imports by URL at run time
-// (window.config.extensions / modes). Output: dist/ssclnet-extension.js, dist/ssclnet-mode.js.
+// (window.config.extensions / modes), and the inference engine the extension starts as a module Web Worker from
+// the same folder. Output: dist/ssclnet-extension.js, dist/ssclnet-mode.js, dist/ssclnet-inference.js (+ tfjs's
+// .wasm files, next to it).
 const fs = require('node:fs');
 const path = require('node:path');
 
-// tfjs-backend-wasm fetches its .wasm binaries at run time: emit them next to the extension bundle (served under
-// /plugins/, the extension's default wasmPaths) so the viewer needs no other host.
+// tfjs-backend-wasm fetches its .wasm binaries at run time: emit them next to the inference bundle (the extension's
+// default wasmPaths is the folder it was loaded from) so the viewer needs no other host.
 class EmitTfjsWasm {
   apply(compiler) {
     compiler.hooks.thisCompilation.tap('EmitTfjsWasm', (compilation) => {
@@ -30,11 +32,18 @@ const common = (name, entry) => ({
     library: { type: 'module' },
     module: true,
     chunkFormat: 'module',
+    // Resolved at run time from the bundle's own URL (import.meta.url): the extension finds the inference bundle
+    // and the .wasm files next to itself, wherever a site serves them.
+    publicPath: 'auto',
     // One file per bundle: the host imports a single URL and has no chunk loader of ours.
     asyncChunks: false,
     clean: false,
   },
-  resolve: { extensions: ['.ts', '.tsx', '.js', '.mjs'] },
+  resolve: {
+    extensions: ['.ts', '.tsx', '.js', '.mjs'],
+    // The emscripten codec builds (DICOM decoding) mention Node modules on a path the browser never takes.
+    fallback: { fs: false, path: false, crypto: false, module: false, worker_threads: false, perf_hooks: false, os: false, url: false },
+  },
   module: {
     rules: [
       {
@@ -49,6 +58,9 @@ const common = (name, entry) => ({
 });
 
 module.exports = [
-  { ...common('ssclnet-extension', './extension/src/index.ts'), plugins: [new EmitTfjsWasm()] },
+  // The extension: services, commands, panel. No TensorFlow.js in it (the inference bundle has it).
+  common('ssclnet-extension', './extension/src/index.ts'),
   common('ssclnet-mode', './mode/src/index.ts'),
+  // The inference engine: tfjs + the inference module; a module Web Worker by default, or imported on the page.
+  { ...common('ssclnet-inference', './extension/src/engine/entry.ts'), plugins: [new EmitTfjsWasm()] },
 ];

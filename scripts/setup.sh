@@ -1,14 +1,27 @@
 #!/usr/bin/env bash
 # Installs what the project needs, idempotently (a second run only checks):
-#   --viewer   npm dependencies and the prebuilt OHIF 3.13.2 viewer (npm pack, cached in .ohif/)
-#   --trainer  the Python trainer package (pip, editable, with test dependencies)
+#   --viewer   npm dependencies (npm ci) and the OHIF release (package.json config.ohifVersion, npm pack into .ohif/):
+#              the prebuilt viewer and @ohif/core's bundle for the unit tests
+#   --trainer  the Python trainer package (pip, editable, with test and lint dependencies: pytest, ruff)
 #   --system   Debian packages: chromium (browser tests), orthanc + orthanc-dicomweb (the PACS)
 #   --all      all three
+#   --help     this text
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-OHIF_VERSION=3.13.2
-OHIF_DIR=.ohif/app-$OHIF_VERSION
+# fetch_ohif NAME DEST MARKER TAR_PATH SIZE: @ohif/NAME@$OHIF_VERSION's TAR_PATH into DEST unless DEST/MARKER exists.
+fetch_ohif() {
+  local name=$1 dest=$2 marker=$3 member=$4 size=$5 tmp
+  [ -f "$dest/$marker" ] && return 0
+  echo "setup: fetching @ohif/$name@$OHIF_VERSION (npm pack, $size)"
+  tmp=$(mktemp -d)
+  (cd "$tmp" && npm pack "@ohif/$name@$OHIF_VERSION" --silent >/dev/null)
+  rm -rf "$dest.partial"
+  mkdir -p "$dest.partial"
+  tar -xzf "$tmp/ohif-$name-$OHIF_VERSION.tgz" -C "$dest.partial" --strip-components=1 "$member"
+  rm -rf "$tmp" "$dest"
+  mv "$dest.partial" "$dest"   # atomic: a killed download never looks complete
+}
 
 want_viewer=0 want_trainer=0 want_system=0
 for a in "$@"; do
@@ -17,6 +30,7 @@ for a in "$@"; do
     --trainer) want_trainer=1 ;;
     --system) want_system=1 ;;
     --all) want_viewer=1 want_trainer=1 want_system=1 ;;
+    -h|--help) sed -n '2,8p' "$0" | sed 's/^# \{0,1\}//'; echo "usage: bash scripts/setup.sh --viewer|--trainer|--system|--all ..."; exit 0 ;;
     *) echo "setup.sh: unknown option $a (use --viewer, --trainer, --system or --all)" >&2; exit 2 ;;
   esac
 done
@@ -34,40 +48,38 @@ if [ $want_system = 1 ]; then
     apt-get update -qq
     DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}" >/dev/null
   fi
-  # Debian starts an Orthanc service on install; the project runs its own (scripts/orthanc.sh).
+  # Debian starts an Orthanc service on install; the project runs its own (pacs/orthanc.sh).
   if command -v service >/dev/null && pgrep -x Orthanc >/dev/null 2>&1 && [ -f /etc/init.d/orthanc ]; then
     service orthanc stop >/dev/null 2>&1 || true
   fi
 fi
 
 if [ $want_viewer = 1 ]; then
+  OHIF_VERSION=$(node -p "require('./package.json').config.ohifVersion")   # one place: package.json "config"
+  OHIF_DIR=.ohif/app-$OHIF_VERSION
+  OHIF_CORE_DIR=.ohif/core-$OHIF_VERSION
   if [ ! -f node_modules/.package-lock.json ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
     echo "setup: npm ci"
-    if ! npm ci --no-fund --no-audit --loglevel=error 2>/tmp/ssclnet-npm-ci.err; then
-      # npm 11 records jest's optional per-platform resolver packages only for the platforms the registry
-      # listed when the lock was written, and then `npm ci` calls the lock out of sync; `npm install` keeps
-      # the locked versions and installs the same tree.
-      grep -m1 -E 'Missing|error' /tmp/ssclnet-npm-ci.err >&2 || true
-      echo "setup: npm ci refused the lock file; falling back to npm install"
-      npm install --no-fund --no-audit --loglevel=error
-    fi
+    # The lock records every platform's optional packages (e.g. jest's @unrs/resolver-binding-*), so `npm ci`
+    # installs exactly it on any machine; a refusal is a real error (the lock is out of date with package.json).
+    npm ci --no-fund --no-audit --loglevel=error
   fi
-  if [ ! -f "$OHIF_DIR/dist/index.html" ]; then
-    echo "setup: fetching the prebuilt OHIF viewer @ohif/app@$OHIF_VERSION (npm pack, ~200 MB unpacked)"
-    tmp=$(mktemp -d)
-    (cd "$tmp" && npm pack "@ohif/app@$OHIF_VERSION" --silent >/dev/null)
-    mkdir -p "$OHIF_DIR.partial"
-    tar -xzf "$tmp"/ohif-app-"$OHIF_VERSION".tgz -C "$OHIF_DIR.partial" --strip-components=1 package/dist
-    rm -rf "$tmp" "$OHIF_DIR"
-    mv "$OHIF_DIR.partial" "$OHIF_DIR"   # atomic: a killed download never looks complete
-  fi
+  # The OHIF release, fetched with `npm pack` (registry integrity check) and kept out of node_modules: the app's
+  # prebuilt dist (what the demo serves) and @ohif/core's UMD bundle (what tests/unit/extension.ohifcore.test.ts
+  # registers the extension with; jest maps '@ohif/core' to it). @ohif/core is not an npm dependency: its package
+  # declares OHIF's own build requirements (Node >= 24, dcmjs...) that its prebuilt bundle does not have.
+  fetch_ohif app "$OHIF_DIR" dist/index.html package/dist "~200 MB unpacked"
+  fetch_ohif core "$OHIF_CORE_DIR" dist/ohif-core.umd.js package/dist/ohif-core.umd.js "0.4 MB"
 fi
 
 if [ $want_trainer = 1 ]; then
   # The editable install must point at *this* checkout (another clone may have installed its own).
   here=$(cd trainer && pwd -P)
-  installed=$(python3 -c "import os, ssclnet, torch, pydicom, pytest; print(os.path.dirname(os.path.dirname(os.path.realpath(ssclnet.__file__))))" 2>/dev/null || true)
-  if [ "$installed" != "$here" ]; then
+  installed=$(python3 -c "import os, ssclnet, torch, pydicom, pytest, ruff; print(os.path.dirname(os.path.dirname(os.path.realpath(ssclnet.__file__))))" 2>/dev/null || true)
+  # ruff is pinned in trainer[dev] (formatting changes between versions): another version means reinstall.
+  ruff_pin=$(grep -o 'ruff==[0-9.]*' trainer/pyproject.toml | cut -d= -f3)
+  ruff_have=$(python3 -m ruff --version 2>/dev/null | cut -d' ' -f2 || true)
+  if [ "$installed" != "$here" ] || [ "$ruff_have" != "$ruff_pin" ]; then
     echo "setup: pip install -e trainer[dev] (PyTorch is large: a first install takes minutes)"
     python3 -m pip install -q --disable-pip-version-check -e "trainer[dev]"
   fi

@@ -7,6 +7,7 @@ import { appConfigScript, buildAppConfig, DICOMWEB_PATH, PLUGIN_PATH, SAMPLE_PAT
 import { loadManifestTemplate, manifestForOrigin } from './manifest.mjs';
 import { originFromRequest } from './origin.mjs';
 import { proxyRequest } from './proxy.mjs';
+import { applySecurityHeaders, checkHostAndOrigin, DATA_CSP, inlineScriptHashes, parsePublicHosts, securityHeaders } from './security.mjs';
 import { resolveInside, sendFile } from './staticFiles.mjs';
 
 const NO_CACHE = 'no-cache';
@@ -18,14 +19,28 @@ function modelCacheControl(file) {
   return path.basename(file) === 'models.json' || file.endsWith('.json') ? NO_CACHE : 'public, max-age=3600';
 }
 
+// The registry holds data only (models.json, cards, model.json, shards, parity and OOD files): nothing else is
+// served from /models/, so a stray .html (or .svg, .js) dropped there can never run on the viewer's origin.
+const MODEL_FILE = /\.(json|bin)$/;
+
 function sendText(res, status, text, type = 'text/plain; charset=utf-8') {
   res.writeHead(status, { 'content-type': type, 'cache-control': NO_CACHE });
   res.end(text);
 }
 
+/** A 404 that does not echo the path (no reflected content on the viewer's origin). */
+function notFound(res) {
+  res.setHeader('content-security-policy', DATA_CSP);
+  sendText(res, 404, 'not found\n');
+}
+
 /**
  * @param {{ohifDir: string, pluginDir: string, sampleDir: string, modelsDir: string,
- *          pacsUrl: URL|null, defaultDataSource: 'dicomjson'|'orthanc', log?: (line: string) => void}} opts
+ *          pacsUrl: URL|null, defaultDataSource: 'dicomjson'|'orthanc', log?: (line: string) => void,
+ *          publicHosts?: string[]|string, proxy?: {totalTimeoutMs?: number, idleTimeoutMs?: number,
+ *          forwardCredentials?: boolean}}} opts
+ * `publicHosts`: names (host or host:port) the viewer is reached under besides localhost/127.0.0.1/its own IP
+ * (a reverse proxy, a LAN DNS name); the PACS proxy refuses any other Host or Origin (DNS rebinding).
  */
 export function createViewerServer(opts) {
   const ohifDir = path.resolve(opts.ohifDir);
@@ -37,6 +52,8 @@ export function createViewerServer(opts) {
   const sampleDir = path.resolve(opts.sampleDir);
   const template = loadManifestTemplate(path.join(sampleDir, 'study.json'));
   const log = opts.log ?? (() => {});
+  const publicHosts = parsePublicHosts(opts.publicHosts ?? []);
+  const headers = securityHeaders({ inlineHashes: inlineScriptHashes(fs.readFileSync(indexHtml, 'utf8')) });
 
   const handle = (req, res) => {
     const url = req.url ?? '/';
@@ -45,10 +62,19 @@ export function createViewerServer(opts) {
     if (!origin) return sendText(res, 400, 'bad Host header\n');
 
     if (pathname === DICOMWEB_PATH || pathname.startsWith(DICOMWEB_PATH + '/')) {
+      res.setHeader('content-security-policy', DATA_CSP); // PACS answers and refusals are data, never a page
+      const refused = checkHostAndOrigin(req, publicHosts);
+      if (refused) {
+        log(`refused ${req.method} ${pathname}: ${refused} (Host ${JSON.stringify(req.headers.host)}, Origin ${JSON.stringify(req.headers.origin)}); add the name with --public-host if it is yours`);
+        return sendText(res, 403, `forbidden: ${refused}\n`);
+      }
       if (!opts.pacsUrl) return sendText(res, 503, 'no PACS configured (start the server with --pacs URL)\n');
-      return proxyRequest(req, res, opts.pacsUrl, url.slice(DICOMWEB_PATH.length));
+      return proxyRequest(req, res, opts.pacsUrl, url.slice(DICOMWEB_PATH.length), opts.proxy ?? {});
     }
-    if (req.method !== 'GET' && req.method !== 'HEAD') return sendText(res, 405, 'method not allowed\n');
+    if (req.method !== 'GET' && req.method !== 'HEAD') {
+      res.setHeader('allow', 'GET, HEAD');
+      return sendText(res, 405, 'method not allowed\n');
+    }
 
     if (pathname === '/app-config.js') {
       const config = buildAppConfig({ origin, defaultDataSource: opts.defaultDataSource });
@@ -60,21 +86,24 @@ export function createViewerServer(opts) {
     const mounts = [
       [PLUGIN_PATH + '/', opts.pluginDir, () => NO_CACHE],
       [SAMPLE_PATH + '/', sampleDir, () => 'public, max-age=3600'],
-      ['/models/', opts.modelsDir, modelCacheControl],
+      ['/models/', opts.modelsDir, modelCacheControl, MODEL_FILE],
     ];
-    for (const [prefix, root, cache] of mounts) {
+    for (const [prefix, root, cache, allowed] of mounts) {
       if (!pathname.startsWith(prefix)) continue;
       const file = resolveInside(path.resolve(root), pathname.slice(prefix.length));
-      return file ? sendFile(req, res, file, cache(file)) : sendText(res, 404, `not found: ${pathname}\n`);
+      if (!file || (allowed && !allowed.test(file))) return notFound(res);
+      if (allowed) res.setHeader('content-security-policy', DATA_CSP);
+      return sendFile(req, res, file, cache(file));
     }
     const file = pathname === '/' ? null : resolveInside(ohifDir, pathname.slice(1));
     if (file) return sendFile(req, res, file, HASHED_ASSET.test(file) ? 'public, max-age=31536000, immutable' : NO_CACHE);
     // SPA fallback: viewer routes (/ssclnet/dicomjson?...) are the app's; missing assets stay 404s.
     if (pathname === '/' || !path.posix.extname(pathname)) return sendFile(req, res, indexHtml, NO_CACHE);
-    return sendText(res, 404, `not found: ${pathname}\n`);
+    return notFound(res);
   };
 
   const server = http.createServer((req, res) => {
+    applySecurityHeaders(res, headers);
     try {
       handle(req, res);
     } catch (err) {

@@ -1,7 +1,8 @@
 /**
  * Follows the active viewport of the host OHIF and reports what it displays (series, slice) as a ViewerState.
  * Everything host-side is read at call time: the viewport grid, the Cornerstone viewports (recreated when the
- * layout or hanging protocol changes, so listeners are re-attached) and window.cornerstone for event names.
+ * layout or hanging protocol changes, so listeners are re-attached) and the host Cornerstone's event names
+ * (passed in by the caller, from what OHIF hands the extension).
  */
 import type { Types as CoreTypes } from '@cornerstonejs/core';
 import { WAITING, sameState, seriesFromDisplaySet, sliceInfo, type DisplaySetLike, type ViewerState } from './viewerState';
@@ -21,11 +22,10 @@ export interface TrackedServices {
   displaySetService: { getDisplaySetByUID: (uid: string) => DisplaySetLike | undefined };
 }
 
-// Fallbacks equal to Cornerstone3D 5.x's Enums.Events values, used only if window.cornerstone is absent.
+// Fallbacks equal to Cornerstone3D 5.x's Enums.Events values, used only if the host's Cornerstone is not reachable.
 const SLICE_EVENTS_FALLBACK = ['CORNERSTONE_STACK_NEW_IMAGE', 'CORNERSTONE_VOLUME_NEW_IMAGE', 'CORNERSTONE_IMAGE_RENDERED'];
 
-function sliceEventNames(): string[] {
-  const events = (globalThis as { cornerstone?: { Enums?: { Events?: Record<string, string> } } }).cornerstone?.Enums?.Events;
+export function sliceEventNames(events: Record<string, string> | undefined | null): string[] {
   if (!events) return SLICE_EVENTS_FALLBACK;
   // IMAGE_RENDERED covers the first draw after a viewport is (re)created, which fires no NEW_IMAGE event.
   return [events.STACK_NEW_IMAGE, events.VOLUME_NEW_IMAGE, events.IMAGE_RENDERED].filter(Boolean);
@@ -59,10 +59,9 @@ export function readViewerState(services: TrackedServices): ViewerState {
 }
 
 /** Starts tracking; onChange gets each distinct state. Returns the function that stops it. */
-export function trackActiveViewport(services: TrackedServices, onChange: (state: ViewerState) => void): () => void {
+export function trackActiveViewport(services: TrackedServices, onChange: (state: ViewerState) => void, names: string[] = sliceEventNames(null)): () => void {
   let last: ViewerState | null = null;
   let element: HTMLElement | null = null;
-  const names = sliceEventNames();
 
   const publish = () => {
     let next: ViewerState;

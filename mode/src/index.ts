@@ -1,8 +1,11 @@
 /**
  * The "Brain MRI classification" mode (default export, loaded by URL as an ES module): OHIF's study browser on
- * the left, our panel on the right, Cornerstone stack viewports, for studies that contain MR series.
+ * the left, our panel on the right, Cornerstone stack viewports, for studies that contain MR series; a toolbar
+ * with the classify button; the extension's commands bound to hotkeys.
  */
-import { PANEL_ID } from '../../extension/src/id';
+import { CLASSIFY_BUTTON_ID, COMMANDS, PANEL_ID } from './ids';
+
+export { CLASSIFY_BUTTON_ID, COMMANDS, PANEL_ID };
 
 export const MODE_ID = 'ssclnet';
 export const ROUTE_NAME = 'ssclnet';
@@ -35,7 +38,8 @@ export function isValidMode({ modalities }: { modalities?: string }): ValidityRe
   return { valid: false, description: `Brain MRI classification needs an MR series; ${found}` };
 }
 
-// Keyboard scrolling and basic view manipulation, with command names from OHIF's default hotkey bindings.
+// Keyboard scrolling and basic view manipulation: command names from OHIF's default hotkey bindings (OHIF 3.13
+// binds them by default through the 'ohif.hotkeyBindings' customization).
 const hotkeys = [
   { commandName: 'nextImage', label: 'Next Image', keys: ['down'] },
   { commandName: 'previousImage', label: 'Previous Image', keys: ['up'] },
@@ -43,18 +47,55 @@ const hotkeys = [
   { commandName: 'invertViewport', label: 'Invert', keys: ['i'] },
 ];
 
+/**
+ * The extension's commands on keys OHIF's defaults leave free. Added to OHIF's 'ohif.hotkeyBindings' customization
+ * on mode entry (OHIF 3.13 reads hotkeys from there, after onModeEnter), so they also appear in the hotkey
+ * preferences and can be changed there. Listed in the README.
+ */
+export const ssclnetHotkeys = [
+  { commandName: COMMANDS.classifySlice, label: 'Classify slice', keys: ['k'], isEditable: true },
+  { commandName: COMMANDS.classifySeries, label: 'Classify series', keys: ['shift+k'], isEditable: true },
+  { commandName: COMMANDS.cancel, label: 'Cancel classification', keys: ['shift+x'], isEditable: true },
+  { commandName: COMMANDS.toggleOverlay, label: 'Show/hide classification overlay', keys: ['o'], isEditable: true },
+  { commandName: COMMANDS.switchModel, label: 'Switch to the latest model', keys: ['shift+m'], isEditable: true },
+];
+
+/**
+ * The toolbar: the host's toolbar service with a button of the host's standard type ('ohif.toolButton', from
+ * OHIF's default extension) that runs our classify command. Issue 18 extends this section with OHIF's standard
+ * viewer tools (window/level, zoom, pan, layout, ...).
+ */
+export const toolbarButtons = [
+  {
+    id: CLASSIFY_BUTTON_ID,
+    uiType: 'ohif.toolButton',
+    props: {
+      icon: 'tab-linear',
+      label: 'Classify slice',
+      tooltip: 'Classify the displayed slice (K)',
+      commands: COMMANDS.classifySlice,
+      evaluate: 'evaluate.action',
+    },
+  },
+];
+export const PRIMARY_SECTION = 'primary';
+export const toolbarSections = { [PRIMARY_SECTION]: [CLASSIFY_BUTTON_ID] };
+
 interface ToolDef { toolName: string; bindings?: { mouseButton: number }[] }
 interface ModeServices {
   toolGroupService: { createToolGroupAndAddTools: (id: string, tools: Record<string, ToolDef[]>) => void; destroy: () => void };
+  toolbarService?: { register: (buttons: unknown[], replace?: boolean) => void; updateSection: (section: string, ids: string[]) => void };
+  customizationService?: { setCustomizations: (customizations: Record<string, unknown>) => void };
   uiDialogService?: { hideAll?: () => void };
   uiModalService?: { hide?: () => void };
 }
 interface ModeHookArgs {
   servicesManager: { services: ModeServices };
   extensionManager: { getModuleEntry: (id: string) => { exports: { toolNames: Record<string, string>; Enums: { MouseBindings: Record<string, number> } } } | undefined };
+  commandsManager?: { runCommand: (name: string, options?: Record<string, unknown>) => unknown };
 }
 
-function onModeEnter({ servicesManager, extensionManager }: ModeHookArgs) {
+function onModeEnter({ servicesManager, extensionManager, commandsManager }: ModeHookArgs) {
   const tools = extensionManager.getModuleEntry('@ohif/extension-cornerstone.utilityModule.tools');
   if (!tools) throw new Error('ssclnet mode: @ohif/extension-cornerstone tools are not registered');
   const { toolNames, Enums } = tools.exports;
@@ -68,6 +109,14 @@ function onModeEnter({ servicesManager, extensionManager }: ModeHookArgs) {
     ],
     passive: [],
   });
+  const { toolbarService, customizationService } = servicesManager.services;
+  if (toolbarService) {
+    toolbarService.register(toolbarButtons);
+    for (const [section, ids] of Object.entries(toolbarSections)) toolbarService.updateSection(section, ids);
+  }
+  customizationService?.setCustomizations({ 'ohif.hotkeyBindings': { $push: ssclnetHotkeys } });
+  // Start reading the registry and loading the model while the images load (the panel needs it anyway).
+  void Promise.resolve(commandsManager?.runCommand(COMMANDS.loadModel)).catch(() => undefined);
 }
 
 function onModeExit({ servicesManager }: Pick<ModeHookArgs, 'servicesManager'>) {

@@ -133,19 +133,22 @@ test('embedded study: model status, classify the displayed slice, same numbers a
   await page.uncheck(sel('ssclnet-auto'));
   await page.check(sel('ssclnet-overlay-toggle'));
 
-  // Whole series: progress to the end, a strip cell per slice, a summary, a click on the strip jumps there.
+  // Whole series: progress to the end, a strip cell per slice, a counts summary, a click on the strip jumps there
+  // and the overlay shows that slice's result from the run.
   await page.click(sel('ssclnet-classify-series'));
   await page.waitForFunction((s) => /^7 \/ 7 slices/.test(document.querySelector(s)?.textContent ?? ''), sel('ssclnet-series-status'));
   assert.equal(await page.locator(sel('ssclnet-strip-cell')).count(), 7);
   const summary = page.locator(sel('ssclnet-series-summary'));
-  const worst = Number(await summary.getAttribute('data-slice'));
-  assert.match(await summary.textContent(), new RegExp(`at slice ${worst + 1}`));
-  await page.locator(sel('ssclnet-strip-cell')).nth(worst === 0 ? 1 : 0).click();
-  await waitForSlice(worst === 0 ? '2 / 7' : '1 / 7');
-  await page.locator(sel('ssclnet-strip-cell')).nth(worst).click();
-  await waitForSlice(`${worst + 1} / 7`);
+  const summaryText = await summary.textContent();
+  assert.match(summaryText, /^7 slices: /);
+  assert.doesNotMatch(summaryText, /%/, 'the summary gives counts, not a probability');
+  await page.locator(sel('ssclnet-strip-cell')).nth(1).click();
+  await waitForSlice('2 / 7');
+  await page.locator(sel('ssclnet-strip-cell')).nth(4).click();
+  await waitForSlice('5 / 7');
   await overlay.waitFor();
-  console.log(`series summary: ${await summary.textContent()}`);
+  assert.match(await overlay.textContent(), new RegExp(` · ${VERSION}$`));
+  console.log(`series summary: ${summaryText}`);
   console.log(`screenshot: ${await screenshot(page, 'classify-series-strip')}`);
 
   // Export: the CSV has a row per classification, with UIDs, slice, probabilities and the model version.
@@ -165,6 +168,49 @@ test('embedded study: model status, classify the displayed slice, same numbers a
     const p = ['glioma', 'meningioma', 'notumor', 'pituitary'].map((k) => Number(row[`p_${k}`]));
     assert.ok(Math.max(...p.map((v, i) => Math.abs(v - expected[i]))) < TOLERANCE, `CSV row for ${file} matches the Node evaluator`);
   }
+});
+
+test('inference runs in a Web Worker (not on the page); the K hotkey, Shift+K and the toolbar button classify', async () => {
+  await page.goto(`${viewer.url}/ssclnet/dicomjson?StudyInstanceUIDs=${adi.StudyInstanceUID}`);
+  await waitForSlice('1 / 7');
+  await page.waitForSelector(sel('ssclnet-model-version'));
+  assert.equal(await page.getAttribute(sel('ssclnet-model'), 'data-where'), 'worker');
+  const worker = page.workers().find((w) => w.url().endsWith('/plugins/ssclnet-inference.js'));
+  assert.ok(worker, `the inference worker runs (workers: ${page.workers().map((w) => w.url()).join(', ')})`);
+  // tfjs keeps its engine on the global object of the realm it runs in: the worker has it, the page does not.
+  assert.equal(await page.evaluate(() => typeof globalThis._tfengine), 'undefined', 'no TensorFlow.js on the main thread');
+  const engine = () => worker.evaluate(() => ({ backend: self._tfengine?.backendName, backends: Object.keys(self._tfengine?.registryFactory ?? {}) }));
+  assert.equal((await engine()).backend, await page.textContent(sel('ssclnet-backend')));
+
+  // Hotkey K classifies the displayed slice (focus on the viewport, as a radiologist works).
+  const box = await page.locator('canvas.cornerstone-canvas').boundingBox();
+  await page.mouse.click(box.x + box.width / 2, box.y + box.height / 2);
+  await page.keyboard.press('ArrowDown');
+  await waitForSlice('2 / 7');
+  await page.keyboard.press('k');
+  const viaKey = await checkShownResult();
+
+  // Shift+K classifies the whole series, in the worker.
+  await page.keyboard.press('Shift+K');
+  await page.waitForFunction((s) => /^7 \/ 7 slices/.test(document.querySelector(s)?.textContent ?? ''), sel('ssclnet-series-status'));
+  assert.equal(await page.evaluate(() => typeof globalThis._tfengine), 'undefined', 'still no TensorFlow.js on the main thread after a series run');
+  assert.ok((await engine()).backend, 'the worker ran the series');
+
+  // The toolbar button runs the same command on another slice.
+  await page.mouse.move(box.x + box.width / 2, box.y + box.height / 2);
+  await page.mouse.wheel(0, 120);
+  await waitForSlice('3 / 7');
+  await page.waitForSelector(sel('ssclnet-result'), { state: 'detached' });
+  await page.click('[data-cy="ssclnetClassify-btn"]');
+  const viaButton = await checkShownResult();
+  assert.notEqual(viaButton.file, viaKey.file);
+  // O toggles the overlay.
+  await page.mouse.click(box.x + box.width / 2, box.y + box.height / 2);
+  await page.locator(sel('ssclnet-overlay')).waitFor();
+  await page.keyboard.press('o');
+  await page.locator(sel('ssclnet-overlay')).waitFor({ state: 'detached' });
+  await page.keyboard.press('o');
+  console.log(`screenshot: ${await screenshot(page, 'classify-worker-hotkeys')}`);
 });
 
 test('Orthanc PACS (DICOMweb): classify the displayed slice, same numbers as the Node evaluator', async () => {

@@ -23,7 +23,7 @@ export function fileOfSop(sop) {
 }
 
 /**
- * The Node evaluator (scripts/evaluate.ts: the viewer's inference module on tfjs wasm) over every sample DICOM
+ * The Node evaluator (tools/evaluator/evaluate.ts: the viewer's inference module on tfjs wasm) over every sample DICOM
  * file with the registry's latest model. Returns its probabilities by sample file; `dir` is a scratch folder.
  */
 export function nodeEvaluatorProbabilities(registry, dir) {
@@ -39,8 +39,8 @@ export function nodeEvaluatorProbabilities(registry, dir) {
     }
   }
   const out = path.join(dir, 'node-eval.json');
-  execFileSync(process.execPath, [path.join(repo, 'node_modules', 'ts-node', 'dist', 'bin.js'), '-P', 'scripts/evaluate.tsconfig.json',
-    'scripts/evaluate.ts', '--model', registry, '--data', data, '--json', out], { cwd: repo, stdio: ['ignore', 'pipe', 'pipe'] });
+  execFileSync(process.execPath, [path.join(repo, 'node_modules', 'ts-node', 'dist', 'bin.js'), '-P', 'tools/evaluator/tsconfig.json',
+    'tools/evaluator/evaluate.ts', '--model', registry, '--data', data, '--json', out], { cwd: repo, stdio: ['ignore', 'pipe', 'pipe'] });
   const byFile = new Map();
   for (const p of JSON.parse(fs.readFileSync(out, 'utf8')).predictions) {
     byFile.set(path.basename(p.file).replace('__', '/'), p.probabilities);
@@ -59,9 +59,9 @@ export function freePort() {
   });
 }
 
-/** Starts scripts/serve.mjs; resolves once it prints its URL. `stop()` ends it. */
+/** Starts server/serve.mjs; resolves once it prints its URL. `stop()` ends it. */
 export async function startViewer({ port, args = [], env = {} }) {
-  const child = spawn(process.execPath, [path.join(repo, 'scripts', 'serve.mjs'), '--port', String(port), ...args], {
+  const child = spawn(process.execPath, [path.join(repo, 'server', 'serve.mjs'), '--port', String(port), ...args], {
     cwd: repo, env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'],
   });
   let out = '';
@@ -84,11 +84,11 @@ export async function startViewer({ port, args = [], env = {} }) {
   };
 }
 
-/** The project's Orthanc (scripts/orthanc.sh) on a free port in a temporary folder, loaded with the sample. */
+/** The project's Orthanc (pacs/orthanc.sh) on a free port in a temporary folder, loaded with the sample. */
 export async function startOrthanc() {
   const port = await freePort();
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'ssclnet-orthanc-'));
-  const sh = (...a) => execFileSync('bash', [path.join(repo, 'scripts', 'orthanc.sh'), ...a, '--port', String(port), '--dir', dir], { cwd: repo, encoding: 'utf8' });
+  const sh = (...a) => execFileSync('bash', [path.join(repo, 'pacs', 'orthanc.sh'), ...a, '--port', String(port), '--dir', dir], { cwd: repo, encoding: 'utf8' });
   sh('start');
   try {
     sh('load');

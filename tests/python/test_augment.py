@@ -94,3 +94,52 @@ def test_bad_parameters_are_rejected():
         AugmentParams(crop_min=0.9, crop_max=0.8)
     with pytest.raises(ValueError):
         augment(torch.zeros(3, 8, 8))
+
+
+# --- contrast randomisation (issue 15 round 2) ---
+
+from ssclnet.augment import contrast_randomise  # noqa: E402
+
+
+def test_contrast_randomise_off_makes_no_draws_and_returns_the_input():
+    x = real_batch()
+    g = torch.Generator().manual_seed(0)
+    state = g.get_state()
+    assert contrast_randomise(x, 0.0, generator=g) is x
+    assert torch.equal(g.get_state(), state)
+
+
+@pytest.mark.parametrize("dtype", [torch.float32, torch.float16])
+def test_contrast_randomise_keeps_shape_dtype_range_and_grey(dtype):
+    x = real_batch(8).to(dtype)
+    y = contrast_randomise(x, 1.0, generator=torch.Generator().manual_seed(1))
+    assert y.shape == x.shape and y.dtype == dtype
+    assert float(y.min()) >= -1.0 and float(y.max()) <= 1.0
+    if x.shape[1] > 1:  # a grey image stays grey: every channel gets the same remap, field and noise
+        assert torch.allclose(y[:, 0], y[:, 1]) and torch.allclose(y[:, 0], y[:, -1])
+    assert all(not torch.equal(y[i], x[i]) for i in range(len(x)))
+
+
+def test_contrast_randomise_applies_with_probability_p_and_is_reproducible():
+    x = real_batch(4).repeat(16, 1, 1, 1)  # 64 images
+    y1 = contrast_randomise(x, 0.4, generator=torch.Generator().manual_seed(3))
+    y2 = contrast_randomise(x, 0.4, generator=torch.Generator().manual_seed(3))
+    assert torch.equal(y1, y2)
+    changed = (y1 != x).flatten(1).any(1).float().mean().item()
+    assert 0.15 < changed < 0.65
+
+
+def test_contrast_randomise_keeps_geometry_but_changes_tissue_ordering():
+    """Some remaps invert the tissue ordering (T1 -> T2-like): the correlation with the input is negative for
+    some images, positive for others; the background stays dark when kept."""
+    x = real_batch(4).repeat(8, 1, 1, 1)
+    y = contrast_randomise(x, 1.0, generator=torch.Generator().manual_seed(5))
+    xf, yf = x.flatten(1), y.flatten(1)
+    xc, yc = xf - xf.mean(1, keepdim=True), yf - yf.mean(1, keepdim=True)
+    corr = (xc * yc).sum(1) / (xc.norm(dim=1) * yc.norm(dim=1) + 1e-6)
+    assert (corr < 0).any() and (corr > 0.5).any()
+
+
+def test_contrast_randomise_rejects_a_bad_probability():
+    with pytest.raises(ValueError):
+        contrast_randomise(real_batch(2), 1.5)

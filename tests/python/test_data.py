@@ -130,8 +130,112 @@ def test_a_run_goes_on_past_bad_files(tmp_path):
         shutil.copy(f, data / f.name)
     (data / "broken.jpg").write_bytes(b"\xff\xd8\xff\xe0 truncated")
     run_pretrain(PretrainConfig(data=str(data), out=str(tmp_path / "run"), epochs=1, batch_size=6, image_size=32,
-                                monitor_every=0, tensorboard=False, quiet=True))
+                                monitor_every=0, tensorboard=False, quiet=True, max_missing=0.2))
     ckpt = load_checkpoint(tmp_path / "run" / "last.pt", "pretrain")
     assert ckpt["epoch"] == 1
     assert ckpt["data_summary"]["skipped_count"] == 1
     assert ckpt["data_summary"]["skipped"][0]["file"].endswith("broken.jpg")
+
+
+
+# --- issue 17 item 11: classes, missing files, duplicates and train/test overlap ---------------------------------
+
+FT = dict(epochs=1, batch_size=8, image_size=32, tensorboard=False, quiet=True, patience=100)
+
+
+def _rows(split=None):
+    rows = list(csv.DictReader(open(MANIFEST)))
+    for r in rows:
+        r["file"] = str(FIXTURE / r["file"])
+    return [r for r in rows if split is None or r["split"] == split]
+
+
+def _manifest(path: Path, rows) -> str:
+    with open(path, "w", newline="") as f:
+        w = csv.DictWriter(f, fieldnames=["file", "label", "group", "split"])
+        w.writeheader()
+        w.writerows(rows)
+    return str(path)
+
+
+def test_classes_default_to_the_protocol_four_and_other_labels_are_errors_naming_rows(tmp_path, capsys):
+    from ssclnet.cli import main
+    from ssclnet.checkpoint import load_checkpoint
+    from ssclnet.data import DEFAULT_CLASSES
+    from ssclnet.finetuning import FinetuneConfig, run_finetune
+
+    rows = _rows("val") + _rows("test")
+    # Only two of the four classes in this data: the model still has the protocol's four outputs, in order.
+    two = [r for r in rows if r["label"] in ("notumor", "glioma")]
+    m = _manifest(tmp_path / "two.csv", two)
+    run_finetune(FinetuneConfig(data=m, train_split="val", val_split="test", out=str(tmp_path / "ft"), **FT))
+    assert load_checkpoint(tmp_path / "ft" / "best.pt")["classes"] == list(DEFAULT_CLASSES)
+
+    bad = [dict(r) for r in rows]
+    bad[2]["label"] = "Glioma"
+    bad[5]["label"] = "astrocytoma"
+    bad[6]["label"] = "astrocytoma"
+    m = _manifest(tmp_path / "bad.csv", bad)
+    args = ["finetune", "--data", m, "--train-split", "val", "--val-split", "test", "--out", str(tmp_path / "x"),
+            "--epochs", "1", "--image-size", "32", "--quiet", "--no-tensorboard"]
+    assert main(args) == 2
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1 and "Traceback" not in err
+    assert "'Glioma' in 1 row(s): line 4" in err and "'astrocytoma' in 2 row(s): line 7" in err and "line 8" in err
+    assert not (tmp_path / "x" / "last.pt").exists()
+    # --classes names another class set: then those labels are fine, and the order is the one given.
+    ok = [dict(r) for r in rows if r["label"] in ("notumor", "glioma")]
+    m = _manifest(tmp_path / "ok.csv", ok)
+    run_finetune(FinetuneConfig(data=m, train_split="val", val_split="test", out=str(tmp_path / "ft2"),
+                                classes="notumor,glioma", **FT))
+    assert load_checkpoint(tmp_path / "ft2" / "best.pt")["classes"] == ["notumor", "glioma"]
+
+
+def test_too_many_missing_files_stop_the_run(tmp_path):
+    from ssclnet.finetuning import FinetuneConfig, run_finetune
+    from ssclnet.pretraining import PretrainConfig, run_pretrain
+
+    rows = _rows("val") + _rows("test")
+    gone = [dict(r) for r in rows]
+    for r in gone[:12]:  # 12 of the 16 training files are missing
+        r["file"] = str(tmp_path / "missing" / Path(r["file"]).name)
+    m = _manifest(tmp_path / "m.csv", gone)
+    with pytest.raises(SystemExit, match=r"train: 12 of 16 files \(75.0 %\) are missing or unreadable.*--max-missing 0.01"):
+        run_finetune(FinetuneConfig(data=m, train_split="val", val_split="test", out=str(tmp_path / "a"), **FT))
+    assert not (tmp_path / "a" / "last.pt").exists()
+    with pytest.raises(SystemExit, match="pretrain data: 12 of 16 files"):
+        run_pretrain(PretrainConfig(data=m, split="val", out=str(tmp_path / "p"), epochs=1, batch_size=4, image_size=32,
+                                    monitor_every=0, tensorboard=False, quiet=True))
+    one = [dict(r) for r in rows]
+    one[0]["file"] = str(tmp_path / "missing.jpg")  # 1 of 16 = 6 %: allowed by a looser limit
+    m = _manifest(tmp_path / "one.csv", one)
+    run_finetune(FinetuneConfig(data=m, train_split="val", val_split="test", out=str(tmp_path / "b"), max_missing=0.1, **FT))
+    assert (tmp_path / "b" / "last.pt").is_file()
+
+
+def test_duplicate_rows_and_train_test_overlap_are_refused(tmp_path):
+    from ssclnet.finetuning import FinetuneConfig, run_finetune
+
+    train, test = _rows("train")[:16], _rows("test")
+    cfg = dict(train_split="train", val_split="", **FT)
+
+    def run(rows, name, **kw):
+        run_finetune(FinetuneConfig(data=_manifest(tmp_path / f"{name}.csv", rows), out=str(tmp_path / name), **cfg, **kw))
+
+    with pytest.raises(SystemExit, match=r"train: 1 file\(s\) listed more than once.*--allow-duplicate-rows"):
+        run([*train, dict(train[3]), *test], "dup")
+    run([*train, dict(train[3]), *test], "dup-ok", allow_duplicate_rows=True)  # deliberate oversampling
+    leak = [*train, *test, {**train[5], "split": "test"}]
+    with pytest.raises(SystemExit, match=r"1 file\(s\) are both in training and in test"):
+        run(leak, "leak-path")
+    copy = tmp_path / "copy-of-a-train-image.jpg"
+    shutil.copy(train[7]["file"], copy)
+    with pytest.raises(SystemExit, match=r"1 test file\(s\) have the same content \(SHA-256\) as a training file"):
+        run([*train, *test, {**test[0], "file": str(copy), "label": train[7]["label"]}], "leak-content")
+    twin = tmp_path / "twin.jpg"
+    shutil.copy(train[1]["file"], twin)
+    other = next(c for c in ("glioma", "meningioma", "notumor", "pituitary") if c != train[1]["label"])
+    with pytest.raises(SystemExit, match="identical files carry different labels"):
+        run([*train, {**train[1], "file": str(twin), "label": other}, *test], "conflict")
+    for name in ("dup", "leak-path", "leak-content", "conflict"):
+        assert not (tmp_path / name / "last.pt").exists()

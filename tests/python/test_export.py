@@ -174,3 +174,91 @@ def test_verify_artifact_detects_tampering(exported, tmp_path):
     shard.write_bytes(bytes(data))
     with pytest.raises(ValueError, match=f"SHA-256 mismatch for {shard.name}"):
         verify_artifact(copy)
+
+
+# ---- card_format 2: the feature gate and calibration (issue 15) ----
+
+
+def _fake_gate(tmp_path: Path, classes=("glioma", "meningioma", "notumor", "pituitary"), seed=0) -> Path:
+    """A gate folder as `ssclnet fit-gate` writes it, with random Gaussians (the maths is tested in test_ood)."""
+    from ssclnet.ood import Gaussians
+
+    rng = np.random.default_rng(seed)
+    a = rng.normal(size=(512, 512)) / 40
+    g = Gaussians(np.abs(rng.normal(size=(len(classes), 512))), a @ a.T + np.eye(512))
+    d = tmp_path / "gate"
+    d.mkdir()
+    g.write(d / "gaussians.bin")
+    gate = {
+        "calibration": {"method": "temperature", "temperature": 1.7, "fitted_on": "val", "ece_before": 0.05,
+                        "ece_after": 0.02, "bins": 15, "ece_measured_on": "test"},
+        "features": {"method": "mahalanobis-tied", "layer": "avgpool", "dim": 512, "file": "ood/gaussians.bin",
+                     "layout": "float32", "score": "min over classes", "threshold": 123.0, "fitted_on": "train",
+                     "shrinkage": 0.1, "threshold_set_on": "val", "in_range_rate_val": 0.97,
+                     "target_in_range": 0.97, "reference": "Lee et al. 2018"},
+        "summary": {"classes": list(classes), "test_in_range_rate": 0.98},
+    }
+    (d / "gate.json").write_text(json.dumps(gate))
+    return d
+
+
+def test_gate_goes_into_the_card_and_is_hashed(ckpt, tmp_path):
+    from ssclnet.ood import Gaussians
+
+    gate_dir = _fake_gate(tmp_path)
+    card = export(ckpt, tmp_path / "m", "g1", dtype="float16", gate_dir=gate_dir,
+                  parity_images=[str(p) for p in sorted((Path(__file__).parents[1] / "fixtures" / "parity" / "jpeg").glob("*.jpg"))])
+    m = tmp_path / "m"
+    assert card["card_format"] == 2
+    assert card["calibration"]["method"] == "temperature" and card["calibration"]["temperature"] == 1.7
+    assert card["calibration"]["bins"] == 15 and card["calibration"]["ece_after"] == 0.02
+    f = card["in_range"]["features"]
+    assert (f["method"], f["layer"], f["dim"], f["file"], f["threshold"]) == (
+        "mahalanobis-tied", "avgpool", 512, "ood/gaussians.bin", 123.0)
+    assert f["target_in_range"] == 0.97 and "in_range_rate_val" in f
+    meta = card["in_range"]["metadata"]
+    assert meta["modalities"] == ["MR"] and meta["max_angle_from_axial_deg"] == 30
+    assert "LOCALIZER" in meta["reject_image_types"] and meta["photometric"] == ["MONOCHROME1", "MONOCHROME2"]
+    # the Gaussians file is in the artifact, byte for byte, and covered by the card's SHA-256
+    assert (m / "ood" / "gaussians.bin").read_bytes() == (gate_dir / "gaussians.bin").read_bytes()
+    assert card["files"]["ood/gaussians.bin"] == sha256_file(m / "ood" / "gaussians.bin")
+    assert verify_artifact(m)["card_format"] == 2
+    data = bytearray((m / "ood" / "gaussians.bin").read_bytes())
+    data[-1] ^= 1
+    (m / "ood" / "gaussians.bin").write_bytes(bytes(data))
+    with pytest.raises(ValueError, match=r"SHA-256 mismatch for ood/gaussians\.bin"):
+        verify_artifact(m)
+
+    # parity vectors: per input the gate score (from the features) and the calibrated probabilities
+    exp = json.loads((m / "parity" / "expected.json").read_text())
+    n = exp["count"]
+    assert len(exp["score"]) == len(exp["calibrated_probabilities"]) == len(exp["in_range"]) == n
+    logits = np.asarray(exp["logits"])
+    z = logits / 1.7
+    want = np.exp(z - z.max(1, keepdims=True))
+    want /= want.sum(1, keepdims=True)
+    assert np.allclose(exp["calibrated_probabilities"], want, atol=1e-9)
+    from ssclnet.export import build_model, load_checkpoint
+
+    c = load_checkpoint(ckpt)
+    model = build_model(c, PreprocessSpec.from_dict(c["preprocess"]))
+    x = np.frombuffer((m / "parity" / "inputs.bin").read_bytes(), "<f4").reshape(n, INPUT, INPUT, 1)
+    with torch.no_grad():
+        feats = model.encoder(torch.from_numpy(x.transpose(0, 3, 1, 2).copy())).double().numpy()
+    g = Gaussians.read(gate_dir / "gaussians.bin", 4, 512)
+    assert np.allclose(exp["score"], g.scores(feats), rtol=1e-6)
+    assert exp["in_range"] == [bool(s <= 123.0) for s in exp["score"]]
+
+
+def test_export_without_gate_stays_card_format_1(exported):
+    card = json.loads((exported / "model-card.json").read_text())
+    assert card["card_format"] == 1 and "in_range" not in card and "calibration" not in card
+    assert "ood/gaussians.bin" not in card["files"]
+    assert "score" not in json.loads((exported / "parity" / "expected.json").read_text())
+
+
+def test_gate_for_other_classes_is_refused(ckpt, tmp_path):
+    gate_dir = _fake_gate(tmp_path, classes=("a", "b", "c", "d"))
+    with pytest.raises(SystemExit, match="fitted for classes"):
+        export(ckpt, tmp_path / "m", "g2", gate_dir=gate_dir)
+    assert not (tmp_path / "m").exists()

@@ -18,8 +18,8 @@ jest.mock('dcmjs', () => deepStub(), { virtual: true });
 jest.mock('gl-matrix', () => deepStub(), { virtual: true });
 
 import extension from '../../extension/src/index';
-import { modeFactory } from '../../mode/src/index';
-import { EXTENSION_ID, PANEL_ID } from '../../extension/src/id';
+import { modeFactory, ssclnetHotkeys, toolbarButtons } from '../../mode/src/index';
+import { COMMANDS, EXTENSION_ID, PANEL_ID } from '../../extension/src/id';
 
 // eslint-disable-next-line @typescript-eslint/no-require-imports
 const core = require('@ohif/core');
@@ -30,7 +30,7 @@ function makeManager(dataSources: unknown[]) {
   const extensionManager = new core.ExtensionManager({
     commandsManager, servicesManager, hotkeysManager: {}, appConfig: { dataSources },
   });
-  return { extensionManager, servicesManager };
+  return { extensionManager, servicesManager, commandsManager };
 }
 
 // What OHIF's default extension contributes that we rely on: the dicomjson data source (a recorder here).
@@ -84,5 +84,37 @@ describe('the extension in @ohif/core ExtensionManager', () => {
   test("the mode's hotkeys are commands in OHIF's default bindings", () => {
     const known = new Set(core.defaults.hotkeyBindings.map((b: { commandName: string }) => b.commandName));
     for (const h of modeFactory().hotkeys) expect(known.has(h.commandName)).toBe(true);
+  });
+
+  test('preRegistration registers our services with OHIF\'s ServicesManager; the commands, hotkeys and button resolve', async () => {
+    const { extensionManager, servicesManager, commandsManager } = makeManager([]);
+    await extensionManager.registerExtension(extension);
+    const { ssclnetModelService, ssclnetClassificationService, SsclnetModelService } = servicesManager.services;
+    expect(ssclnetModelService).toBeDefined();
+    expect(ssclnetClassificationService).toBeDefined();
+    expect(SsclnetModelService).toBe(ssclnetModelService); // altName, as OHIF registers it
+    expect(servicesManager.registeredServiceNames).toEqual(expect.arrayContaining(['ssclnetModelService', 'ssclnetClassificationService']));
+    expect(ssclnetModelService.engine.where).toBe('worker'); // the default: inference in a Web Worker
+    // Every command the hotkeys and the toolbar button name is one OHIF's CommandsManager finds.
+    for (const name of Object.values(COMMANDS)) expect(commandsManager.getCommand(name)).toBeDefined();
+    for (const h of ssclnetHotkeys) expect(commandsManager.getCommand(h.commandName)).toBeDefined();
+    for (const b of toolbarButtons) expect(commandsManager.getCommand(b.props.commands)).toBeDefined();
+    // A command runs the service: toggling the overlay through the CommandsManager changes the service's state.
+    const before = ssclnetClassificationService.getState().overlay;
+    commandsManager.runCommand(COMMANDS.toggleOverlay);
+    expect(ssclnetClassificationService.getState().overlay).toBe(!before);
+  });
+
+  test('configuration comes from what OHIF hands the extension (appConfig.ssclnet, the extension configuration)', async () => {
+    const commandsManager = new core.CommandsManager();
+    const servicesManager = new core.ServicesManager(commandsManager);
+    const extensionManager = new core.ExtensionManager({
+      commandsManager, servicesManager, hotkeysManager: {}, appConfig: { dataSources: [], ssclnet: { modelsUrl: '/elsewhere/', inference: 'main', backend: 'wasm' } },
+    });
+    await extensionManager.registerExtensions([[extension, { backend: 'cpu' }]], []);
+    const m = servicesManager.services.ssclnetModelService;
+    expect(m.registryUrl).toBe('/elsewhere');
+    expect(m.engine.where).toBe('main');
+    expect(m.options.config.backend).toBe('cpu'); // the extension's own configuration wins over appConfig
   });
 });

@@ -2,8 +2,9 @@
 // The panel mounted as OHIF mounts it, against stand-in OHIF services and a Cornerstone-like viewport element
 // that fires the same events; checks what a user sees as the viewport changes.
 import path from 'node:path';
-import { getPanelModule } from '../../extension/src/index';
+import { getCommandsModule, getPanelModule, registerServices } from '../../extension/src/index';
 import type { TrackedServices } from '../../extension/src/viewportTracker';
+import type { InferenceEngine } from '../../extension/src/engine/types';
 
 // The extension's own React copy (React 18, as the host), from its workspace.
 const extensionDir = path.join(__dirname, '../../extension');
@@ -52,6 +53,29 @@ function makeServices() {
   return { services, viewports, emit, setActive: (id: string) => { active = id; }, listeners };
 }
 
+/** OHIF's ServicesManager as far as registration goes: our services join the host's, created by their REGISTRATION. */
+function servicesManagerWith(services: TrackedServices) {
+  const all = services as unknown as Record<string, unknown>;
+  return {
+    services: all,
+    registerService: (reg: { name: string; altName?: string; create: (a: never) => unknown }, configuration?: unknown) => {
+      all[reg.name] = reg.create({ configuration, servicesManager: { services: all } } as never);
+      if (reg.altName) all[reg.altName] = all[reg.name];
+    },
+  };
+}
+
+/** An engine that must not be used: the registry has no models.json, so nothing may load. */
+const unusedEngine: InferenceEngine = {
+  where: 'worker',
+  load: async () => { throw new Error('unexpected load'); },
+  verify: async () => { throw new Error('unexpected verify'); },
+  classify: async () => { throw new Error('unexpected classify'); },
+  classifyFile: async () => { throw new Error('unexpected classifyFile'); },
+  info: async () => ({ where: 'worker', backend: '', registeredBackends: [], modelVersion: null }),
+  dispose: () => undefined,
+};
+
 const flush = () => new Promise((r) => setTimeout(r, 0));
 const text = (id: string) => document.querySelector(`[data-testid="${id}"]`)?.textContent;
 
@@ -59,8 +83,13 @@ test('shows the displayed series and slice, follows scrolling and viewport chang
   const { services, viewports, emit, setActive, listeners } = makeServices();
   // The viewer's registry has no models.json: the panel must say so and the rest keeps working.
   const requested: string[] = [];
-  (globalThis as { fetch?: unknown }).fetch = async (url: string) => { requested.push(url); return { status: 404, ok: false }; };
-  const [entry] = getPanelModule({ servicesManager: { services } });
+  const fetch = async (url: string) => { requested.push(url); return { status: 404, ok: false }; };
+  const servicesManager = servicesManagerWith(services);
+  registerServices({ servicesManager, extensionManager: { getModuleEntry: () => undefined }, appConfig: {} }, { engine: unusedEngine, fetch });
+  const { definitions } = getCommandsModule({ servicesManager: servicesManager as never });
+  const ran: string[] = [];
+  const commandsManager = { runCommand: (name: string, options?: Record<string, unknown>) => { ran.push(name); return (definitions as Record<string, { commandFn: (o?: unknown) => unknown }>)[name].commandFn(options); } };
+  const [entry] = getPanelModule({ servicesManager: servicesManager as never, commandsManager });
   expect(entry.name).toBe('ssclnetPanel');
 
   // The host mounts the registered class with its own React: here the same React 18 plays the host.
@@ -73,6 +102,7 @@ test('shows the displayed series and slice, follows scrolling and viewport chang
   expect(text('ssclnet-series')).toBe('#6 AX FSE T2');
   expect(text('ssclnet-slice')).toBe('1 / 7');
   expect(requested).toEqual(['/models/models.json']);
+  expect(ran).toEqual(['ssclnet.loadModel']); // the view asks for the model through a command, fetches nothing
   expect(text('ssclnet-model')).toMatch(/No model published in this viewer's registry/);
   expect((document.querySelector('[data-testid="ssclnet-classify"]') as HTMLButtonElement).disabled).toBe(true);
   expect(text('ssclnet-note')).toMatch(/research use only, not for diagnosis/);
@@ -111,4 +141,8 @@ test('shows the displayed series and slice, follows scrolling and viewport chang
   await flush();
   const remaining = [...listeners.values()].reduce((n, s) => n + s.size, 0);
   expect(remaining).toBe(0);
+  // The views unsubscribed from our services too (only the classification service's own MODEL_CHANGED remains).
+  const ours = servicesManager.services as unknown as { ssclnetClassificationService: { listenerCount: () => number }; ssclnetModelService: { listenerCount: () => number } };
+  expect(ours.ssclnetClassificationService.listenerCount()).toBe(0);
+  expect(ours.ssclnetModelService.listenerCount()).toBe(1);
 });

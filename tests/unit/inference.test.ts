@@ -9,10 +9,10 @@ import { classify, fromLayersModel, loadModel, predictBatch } from '../../extens
 import { readDicomSlices, DicomReadError } from '../../extension/src/inference/dicomFile';
 import { fsSource } from '../../extension/src/inference/node/fsSource';
 import { preprocess } from '../../extension/src/inference/preprocess';
-import { IntegrityError } from '../../extension/src/inference/sha256';
+import { IntegrityError, sha256Hex } from '../../extension/src/inference/sha256';
 import type { FetchLike } from '../../extension/src/inference/source';
 import type { ModelCard } from '../../extension/src/inference/types';
-import { decodeJpeg } from '../../scripts/evaluate/data';
+import { decodeJpeg } from '../../extension/src/inference/node/imageFile';
 import { FIXTURES, exportModel, randomCheckpoint, readJson, tmpDir } from './inferenceFixtures';
 
 let work: string;
@@ -90,6 +90,34 @@ describe('loading and verification', () => {
     delete card.files['group1-shard1of11.bin'];
     fs.writeFileSync(cardPath, JSON.stringify(card));
     await expect(loadModel({ source: fsSource(dir), backend: 'wasm' })).rejects.toThrow(/group1-shard1of11.bin.*not listed/);
+  });
+
+  test('registry and shard paths are confined: ../ in models.json or model.json is refused (issue 17 item 2)', async () => {
+    const registry = path.join(work, 'hostile-registry');
+    fs.mkdirSync(registry, { recursive: true });
+    fs.cpSync(modelDir, path.join(registry, 'ok'), { recursive: true });
+    const index = (entry: { version: string; path?: string }): void =>
+      fs.writeFileSync(path.join(registry, 'models.json'), JSON.stringify({ latest: entry.version, versions: [{ card_sha256: '0'.repeat(64), ...entry }] }));
+    index({ version: 'x', path: '../outside' });
+    await expect(loadModel({ source: fsSource(registry), backend: 'wasm' })).rejects.toThrow(/version "x" has folder "..\/outside"; a version must be one plain folder name/);
+    index({ version: 'x', path: 'ok/../../outside' });
+    await expect(loadModel({ source: fsSource(registry), backend: 'wasm' })).rejects.toThrow(/a version must be one plain folder name inside the registry/);
+    index({ version: '../x' });
+    await expect(loadModel({ source: fsSource(registry), backend: 'wasm' })).rejects.toThrow(/version "..\/x" has folder "..\/x"/);
+    index({ version: 'x\n', path: 'x\n' });
+    await expect(loadModel({ source: fsSource(registry), backend: 'wasm' })).rejects.toThrow(/a version must be one plain folder name/);
+    expect(() => fsSource(registry).sub('../..')).toThrow(/path escapes/);
+
+    // A model.json naming a weight file outside the folder (its hash updated in the card): refused before reading it.
+    const dir = copyModel('escaping-shard');
+    const mj = readJson<{ weightsManifest: { paths: string[] }[] }>(path.join(dir, 'model.json'));
+    mj.weightsManifest[0].paths[0] = '../group1-shard1of11.bin';
+    fs.writeFileSync(path.join(dir, 'model.json'), JSON.stringify(mj));
+    const card = readJson<ModelCard>(path.join(dir, 'model-card.json'));
+    card.files['model.json'] = await sha256Hex(new Uint8Array(fs.readFileSync(path.join(dir, 'model.json'))));
+    card.files['../group1-shard1of11.bin'] = card.files['group1-shard1of11.bin'];
+    fs.writeFileSync(path.join(dir, 'model-card.json'), JSON.stringify(card));
+    await expect(loadModel({ source: fsSource(dir), backend: 'wasm' })).rejects.toThrow(/weight file "..\/group1-shard1of11.bin" is not a shard name of this format/);
   });
 
   test('a folder that is neither a registry nor a model is refused clearly', async () => {

@@ -1,5 +1,11 @@
-import mode, { DISPLAY_NAME, MODE_ID, ROUTE_NAME, extensionDependencies, isValidMode, modeFactory } from '../../mode/src/index';
-import { PANEL_ID } from '../../extension/src/id';
+import mode, { DISPLAY_NAME, MODE_ID, ROUTE_NAME, extensionDependencies, isValidMode, modeFactory, ssclnetHotkeys, toolbarButtons } from '../../mode/src/index';
+import * as modeIds from '../../mode/src/ids';
+import * as extensionIds from '../../extension/src/id';
+import { getCommandsModule } from '../../extension/src/commands';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+
+const { PANEL_ID } = extensionIds;
 
 describe('ssclnet mode', () => {
   const m = modeFactory({ modeConfiguration: {} });
@@ -47,13 +53,47 @@ describe('ssclnet mode', () => {
     expect(isValidMode({}).valid).toBe(false);
   });
 
-  test('onModeEnter binds the stack scroll to the wheel in the default tool group', () => {
+  test("the mode's copy of the extension's names equals the extension's, and the mode imports no extension source", () => {
+    expect(modeIds.EXTENSION_ID).toBe(extensionIds.EXTENSION_ID);
+    expect(modeIds.PANEL_ID).toBe(extensionIds.PANEL_ID);
+    expect(modeIds.CLASSIFY_BUTTON_ID).toBe(extensionIds.CLASSIFY_BUTTON_ID);
+    for (const [key, name] of Object.entries(modeIds.COMMANDS)) expect(extensionIds.COMMANDS[key as keyof typeof extensionIds.COMMANDS]).toBe(name);
+    const modeSources = fs.readdirSync(path.join(__dirname, '../../mode/src')).map((f) => fs.readFileSync(path.join(__dirname, '../../mode/src', f), 'utf8'));
+    for (const src of modeSources) expect(src).not.toMatch(/from ['"][^'"]*extension\//);
+  });
+
+  test('hotkeys: every extension command the mode binds exists, on keys OHIF\'s defaults leave free', () => {
+    const { definitions } = getCommandsModule({ servicesManager: { services: {} as never } });
+    for (const h of ssclnetHotkeys) expect(definitions).toHaveProperty([h.commandName]);
+    expect(ssclnetHotkeys.map((h) => h.commandName).sort()).toEqual(['ssclnet.cancel', 'ssclnet.classifySeries', 'ssclnet.classifySlice', 'ssclnet.switchModel', 'ssclnet.toggleOverlay']);
+    // OHIF 3.13's default bindings (platform/core/src/defaults/hotkeyBindings.ts) use these keys already.
+    const taken = ['z', '+', '-', '=', 'r', 'l', 'h', 'v', 'c', 'i', 'right', 'left', 'pageup', 'pagedown', '.', ',', 'down', 'up', 'home', 'end', 'space', 'esc', '1', '2', '3', '4', 'backspace', 'enter', 'ctrl+z', 'ctrl+y', 'n', ']', '[', 'e', 'b', 'a'];
+    for (const h of ssclnetHotkeys) for (const k of h.keys) expect(taken).not.toContain(k);
+    // The README lists them.
+    const readme = fs.readFileSync(path.join(__dirname, '../../README.md'), 'utf8');
+    for (const h of ssclnetHotkeys) expect(readme).toContain(h.commandName);
+  });
+
+  test('onModeEnter binds the stack scroll to the wheel in the default tool group, adds the toolbar button and hotkeys, loads the model', () => {
     type Tools = Record<string, Array<{ toolName: string; bindings?: { mouseButton: number }[] }>>;
     const created: Array<[string, Tools]> = [];
-    const services = { toolGroupService: { createToolGroupAndAddTools: (id: string, tools: Tools) => { created.push([id, tools]); }, destroy: () => {} } };
+    const registered: unknown[] = [];
+    const sections: Record<string, string[]> = {};
+    const customizations: Record<string, unknown>[] = [];
+    const ran: string[] = [];
+    const services = {
+      toolGroupService: { createToolGroupAndAddTools: (id: string, tools: Tools) => { created.push([id, tools]); }, destroy: () => {} },
+      toolbarService: { register: (b: unknown[]) => { registered.push(...b); }, updateSection: (s: string, ids: string[]) => { sections[s] = ids; } },
+      customizationService: { setCustomizations: (c: Record<string, unknown>) => { customizations.push(c); } },
+    };
     const toolNames = { WindowLevel: 'WindowLevel', Pan: 'Pan', Zoom: 'Zoom', StackScroll: 'StackScroll' };
     const Enums = { MouseBindings: { Primary: 1, Auxiliary: 4, Secondary: 2, Wheel: 524288 } };
-    m.onModeEnter({ servicesManager: { services }, extensionManager: { getModuleEntry: () => ({ exports: { toolNames, Enums } }) } });
+    m.onModeEnter({ servicesManager: { services }, extensionManager: { getModuleEntry: () => ({ exports: { toolNames, Enums } }) }, commandsManager: { runCommand: (n: string) => { ran.push(n); } } });
+    expect(registered).toEqual(toolbarButtons);
+    expect(sections).toEqual({ primary: ['ssclnetClassify'] });
+    expect(toolbarButtons[0]).toMatchObject({ uiType: 'ohif.toolButton', props: { commands: 'ssclnet.classifySlice' } });
+    expect(customizations).toEqual([{ 'ohif.hotkeyBindings': { $push: ssclnetHotkeys } }]);
+    expect(ran).toEqual(['ssclnet.loadModel']);
     expect(created).toHaveLength(1);
     const [id, tools] = created[0];
     expect(id).toBe('default');

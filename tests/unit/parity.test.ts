@@ -10,18 +10,50 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 
-import { loadModel, predictWithLogits } from '../../extension/src/inference/classifier';
+import { classifyBatch, loadModel, predictWithLogits, type LoadedModel } from '../../extension/src/inference/classifier';
 import { readDicomSlices } from '../../extension/src/inference/dicomFile';
 import { fsSource } from '../../extension/src/inference/node/fsSource';
 import { preprocess } from '../../extension/src/inference/preprocess';
 import type { PreprocessSpec } from '../../extension/src/inference/types';
-import { decodeJpeg } from '../../scripts/evaluate/data';
-import { FIXTURES, exportModel, maxAbsDiff, python, randomCheckpoint, readFloat32, readFloat64, readJson, tmpDir } from './inferenceFixtures';
+import { decodeJpeg } from '../../extension/src/inference/node/imageFile';
+import { FIXTURES, exportModel, maxAbsDiff, python, randomCheckpoint, readFloat32, readFloat64, readJson, syntheticGate, tmpDir } from './inferenceFixtures';
 
 interface Expected {
   count: number;
   logits: number[][];
   probabilities: number[][];
+  /** card_format 2: the feature-gate score, in_range and calibrated probabilities of each input. */
+  score?: number[];
+  in_range?: boolean[];
+  calibrated_probabilities?: number[][];
+}
+
+/** Relative score tolerance (CONTRACT: float16 weights |d score| / score <= 1e-2). */
+const SCORE_TOLERANCE = { float32: 1e-3, float16: 1e-2 } as const;
+
+/**
+ * When the card has a feature gate / calibration: the viewer's score and calibrated probabilities against PyTorch's.
+ * Returns the worst relative score difference (0 when the card has no gate).
+ */
+async function checkTrust(loaded: LoadedModel, dir: string, expected: Expected, dtype: 'float32' | 'float16'): Promise<number> {
+  if (!loaded.card.in_range?.features && !loaded.card.calibration) {
+    expect(expected.score).toBeUndefined();
+    return 0;
+  }
+  expect(expected.score).toHaveLength(expected.count);
+  expect(expected.calibrated_probabilities).toHaveLength(expected.count);
+  const results = await classifyBatch(loaded, readFloat32(path.join(dir, 'parity', 'inputs.bin')), expected.count);
+  let worst = 0;
+  results.forEach((r, i) => {
+    const rel = Math.abs(r.score! - expected.score![i]) / Math.abs(expected.score![i]);
+    worst = Math.max(worst, rel);
+    expect(rel).toBeLessThanOrEqual(SCORE_TOLERANCE[dtype]);
+    expect(maxAbsDiff(r.probabilities, expected.calibrated_probabilities![i])).toBeLessThanOrEqual(TOLERANCE[dtype]);
+    // Same decision, unless the score sits within the tolerance of the threshold.
+    const threshold = loaded.trust.gate!.threshold;
+    if (Math.abs(expected.score![i] - threshold) / threshold > SCORE_TOLERANCE[dtype]) expect(r.outOfRange === null).toBe(expected.in_range![i]);
+  });
+  return worst;
 }
 
 const TOLERANCE = { float32: 1e-4, float16: 2e-3 } as const;
@@ -36,16 +68,19 @@ describe('model parity (PyTorch -> TensorFlow.js)', () => {
   }, 120_000);
   afterAll(() => fs.rmSync(work, { recursive: true, force: true }));
 
-  test.each(['float32', 'float16'] as const)('%s export reproduces PyTorch probabilities', async (dtype) => {
-    const dir = exportModel(checkpoint, path.join(work, dtype), `parity-${dtype}`, dtype);
+  test.each(['float32', 'float16'] as const)('%s export reproduces PyTorch probabilities, gate score and calibrated probabilities', async (dtype) => {
+    const gate = syntheticGate(checkpoint, path.join(work, `gate-${dtype}`));
+    const dir = exportModel(checkpoint, path.join(work, dtype), `parity-${dtype}`, dtype, ['--gate', gate]);
     const model = await loadModel({ source: fsSource(dir), backend: 'wasm' });
     const expected = readJson<Expected>(path.join(dir, 'parity', 'expected.json'));
     const inputs = readFloat32(path.join(dir, 'parity', 'inputs.bin'));
     const got = await predictWithLogits(model, inputs, expected.count);
     const dp = maxAbsDiff(got.probabilities.flat(), expected.probabilities.flat());
     const dl = maxAbsDiff(got.logits.flat(), expected.logits.flat());
-    console.log(`${dtype}: max |dp| = ${dp.toExponential(2)}, max |dlogit| = ${dl.toExponential(2)} (${model.backend})`);
+    const ds = await checkTrust(model, dir, expected, dtype);
+    console.log(`${dtype}: max |dp| = ${dp.toExponential(2)}, max |dlogit| = ${dl.toExponential(2)}, max |dscore|/score = ${ds.toExponential(2)} (${model.backend})`);
     expect(dp).toBeLessThanOrEqual(TOLERANCE[dtype]);
+    expect(model.card.card_format).toBe(2);
     // The vectors must be able to fail: probabilities far from uniform, so a wrong layer would show.
     expect(Math.max(...expected.probabilities.flat())).toBeGreaterThan(0.5);
     model.model.dispose();
@@ -122,7 +157,8 @@ describe('the shipped model (models/, the demo default)', () => {
     const expected = readJson<Expected>(path.join(dir, 'parity', 'expected.json'));
     const got = await predictWithLogits(loaded, readFloat32(path.join(dir, 'parity', 'inputs.bin')), expected.count);
     const dp = maxAbsDiff(got.probabilities.flat(), expected.probabilities.flat());
-    console.log(`shipped ${latest} (${loaded.card.dtype}): max |dp| = ${dp.toExponential(2)} on ${expected.count} real slices`);
+    const ds = await checkTrust(loaded, dir, expected, loaded.card.dtype);
+    console.log(`shipped ${latest} (${loaded.card.dtype}, card_format ${loaded.card.card_format}): max |dp| = ${dp.toExponential(2)}, max |dscore|/score = ${ds.toExponential(2)} on ${expected.count} real slices`);
     expect(dp).toBeLessThanOrEqual(TOLERANCE.float16);
     loaded.model.dispose();
   }, 120_000);

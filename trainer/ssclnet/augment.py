@@ -107,3 +107,93 @@ def augment(
     m = u.mean(dim=(1, 2, 3), keepdim=True)
     u = ((u - m) * c + m + b).clamp_(0.0, 1.0)
     return ((u - mean) / std).to(dtype)
+
+
+# --- Contrast randomisation (domain randomisation of the intensity mapping, in the spirit of SynthSeg:
+# Billot et al. 2023). A brain MRI's tissue contrast depends on the sequence (T1, T2, PD, FLAIR, EPI, GRE field
+# maps...), and a model trained on a few sequences learns "tumour" partly from contrast. Remapping each training
+# image's intensities with a random curve (monotone, inverted or non-monotone) plus gamma, a smooth bias field,
+# blur and noise, for images of EVERY class, leaves shape and structure as the only stable cue. Default off
+# (`p = 0`): no random draws are made, so runs without it reproduce bit for bit.
+
+@dataclass(frozen=True)
+class ContrastParams:
+    knots: int = 6  # control points of the piecewise-linear intensity curve over [0, 1]
+    keep_background_p: float = 0.9  # the curve maps 0 to 0 (air stays dark, as on every MR sequence)
+    background_level: float = 0.06  # intensities below this count as background when it is kept dark
+    gamma_log_range: float = math.log(2.0)  # gamma = exp(uniform(-r, r)): 0.5 .. 2
+    bias_max: float = 0.5  # multiplicative bias field exp(b * (field - 0.5)), b uniform in [0, bias_max]
+    blur_p: float = 0.3
+    noise_max: float = 0.04  # Gaussian noise std uniform in [0, noise_max] (in [0, 1] units)
+
+
+CONTRAST = ContrastParams()
+
+
+def _curves(n: int, k: int, like: torch.Tensor, gen: torch.Generator | None) -> torch.Tensor:
+    """(n, k) curve values at k equally spaced knots: a third monotone increasing, a third decreasing
+    (inversion-like: T1 -> T2-like), a third non-monotone (arbitrary tissue ordering)."""
+    v = torch.rand(n, k, device=like.device, generator=gen)
+    kind = torch.randint(0, 3, (n,), device=like.device, generator=gen)
+    inc = v.sort(dim=1).values
+    dec = inc.flip(1)
+    out = torch.where((kind == 0).view(n, 1), inc, torch.where((kind == 1).view(n, 1), dec, v))
+    return out
+
+
+def contrast_randomise(
+    x: torch.Tensor,
+    p: float,
+    params: ContrastParams = CONTRAST,
+    *,
+    mean: float = 0.5,
+    std: float = 0.5,
+    generator: torch.Generator | None = None,
+) -> torch.Tensor:
+    """With probability p per image, replace its intensity mapping by a random one (see ContrastParams).
+    x: (N, C, H, W) in the spec's normalised space; returns the same shape, dtype and range."""
+    if not 0 <= p <= 1:
+        raise ValueError("contrast randomisation probability must be in [0, 1]")
+    if p == 0 or x.shape[0] == 0:
+        return x
+    if x.ndim != 4:
+        raise ValueError(f"expected (N, C, H, W), got {tuple(x.shape)}")
+    n, c, h, w = x.shape
+    dtype = x.dtype
+    u = (x.float() * std + mean).clamp(0.0, 1.0)
+    sel = torch.rand(n, device=x.device, generator=generator) < p
+    k = params.knots
+    v = _curves(n, k, u, generator)
+    keep_bg = torch.rand(n, device=x.device, generator=generator) < params.keep_background_p
+    # piecewise-linear remap, per image: position t = u * (k - 1), value = lerp between knots
+    t = u * (k - 1)
+    lo = t.floor().clamp(max=k - 2).long()
+    frac = t - lo.float()
+    vv = v.view(n, 1, 1, k).expand(n, c, h, k)
+    a = torch.gather(vv, 3, lo.clamp(0, k - 2))
+    b = torch.gather(vv, 3, (lo + 1).clamp(0, k - 1))
+    r = a + (b - a) * frac
+    bg = (u < params.background_level).float()
+    r = torch.where(keep_bg.view(n, 1, 1, 1), r * (1 - bg), r)
+    # gamma
+    g = torch.exp(_uniform(n, -params.gamma_log_range, params.gamma_log_range, u, generator)).view(n, 1, 1, 1)
+    r = r.clamp(0.0, 1.0).pow(g)
+    # smooth multiplicative bias field from a 4x4 random grid
+    field = torch.rand(n, 1, 4, 4, device=x.device, generator=generator)
+    field = F.interpolate(field, size=(h, w), mode="bicubic", align_corners=False)
+    bstr = _uniform(n, 0.0, params.bias_max, u, generator).view(n, 1, 1, 1)
+    r = r * torch.exp(bstr * (field - 0.5))
+    # blur (3x3 binomial) for some images
+    blur = (torch.rand(n, device=x.device, generator=generator) < params.blur_p).view(n, 1, 1, 1)
+    kern = torch.tensor([1.0, 2.0, 1.0], device=x.device)
+    kern = (kern[:, None] * kern[None, :] / 16.0).view(1, 1, 3, 3).repeat(c, 1, 1, 1)
+    blurred = F.conv2d(F.pad(r, (1, 1, 1, 1), mode="replicate"), kern, groups=c)
+    r = torch.where(blur, blurred, r)
+    # noise
+    sigma = _uniform(n, 0.0, params.noise_max, u, generator).view(n, 1, 1, 1)
+    r = r + sigma * torch.randn((n, 1, h, w), device=x.device, generator=generator)  # same on every channel
+    # back to the preprocessing's [0, 1] range: min-max per image (as the robust min-max of preprocessing does)
+    lo_v = r.amin(dim=(1, 2, 3), keepdim=True)
+    hi_v = r.amax(dim=(1, 2, 3), keepdim=True)
+    r = ((r - lo_v) / (hi_v - lo_v).clamp_min(1e-6)).clamp(0.0, 1.0)
+    return torch.where(sel.view(n, 1, 1, 1), ((r - mean) / std).to(dtype), x)  # unselected: exactly the input

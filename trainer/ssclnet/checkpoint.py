@@ -15,6 +15,8 @@ from typing import Any, BinaryIO, Callable
 
 import torch
 
+from .errors import InputError
+
 KINDS = ("pretrain", "finetune")
 
 
@@ -22,24 +24,53 @@ def save_checkpoint(obj: dict[str, Any], path: str | Path) -> Path:
     return _atomic_write(path, lambda f: torch.save(obj, f))
 
 
-def load_checkpoint(path: str | Path, kind: str | None = None) -> dict[str, Any]:
+def read_torch_file(path: str | Path, what: str = "checkpoint") -> Any:
+    """torch.load of a local file, with one-line errors (InputError) for missing, empty, truncated or corrupt
+    files instead of a traceback from deep inside torch/pickle/zipfile."""
     path = Path(path)
     if not path.is_file():
-        raise SystemExit(f"checkpoint {path} does not exist")
-    # weights_only=False: our own files carry numpy RNG states and argument dicts. Load only trusted files.
-    ckpt = torch.load(path, map_location="cpu", weights_only=False)
-    if not isinstance(ckpt, dict) or ckpt.get("kind") not in KINDS or "model" not in ckpt:
-        raise SystemExit(f"{path} is not an ssclnet checkpoint (expected kind pretrain or finetune)")
+        raise InputError(f"{what} {path} does not exist")
+    size = path.stat().st_size
+    if size == 0:
+        raise InputError(f"{what} {path} is empty (0 bytes): a copy or a disk that failed, not a checkpoint")
+    try:
+        # weights_only=False: our own files carry numpy RNG states and argument dicts. Load only trusted files.
+        return torch.load(path, map_location="cpu", weights_only=False)
+    except (KeyboardInterrupt, MemoryError):
+        raise
+    except Exception as e:  # truncated zip, bad pickle, not a torch file at all: all mean "this file is broken"
+        reason = (str(e).strip().splitlines() or [""])[0].split(". ")[0][:120]
+        raise InputError(f"{what} {path} ({size} bytes) is not a readable checkpoint (truncated or corrupt: "
+                         f"{type(e).__name__}{': ' + reason if reason else ''})") from None
+
+
+def load_checkpoint(path: str | Path, kind: str | None = None) -> dict[str, Any]:
+    path = Path(path)
+    ckpt = read_torch_file(path)
+    if not isinstance(ckpt, dict):
+        raise InputError(f"{path} holds a {type(ckpt).__name__}, not an ssclnet checkpoint (a dict with kind and model)")
+    if ckpt.get("kind") not in KINDS or not isinstance(ckpt.get("model"), dict):
+        raise InputError(f"{path} is not an ssclnet checkpoint (expected kind pretrain or finetune and model weights)")
     if kind is not None and ckpt["kind"] != kind:
-        raise SystemExit(f"{path} is a {ckpt['kind']} checkpoint, expected {kind}")
+        raise InputError(f"{path} is a {ckpt['kind']} checkpoint, expected {kind}")
     return ckpt
+
+
+RESUME_KEYS = ("model", "optimizer", "scheduler", "rng", "epoch", "metrics")
+
+
+def check_resumable(ckpt: dict[str, Any], path: str | Path) -> None:
+    """A checkpoint --resume can continue from (a last.pt), not a best.pt or an exported/stripped one."""
+    missing = [k for k in RESUME_KEYS if k not in ckpt]
+    if missing:
+        raise InputError(f"{path} can't be resumed from: it lacks {', '.join(missing)} (only a run's last.pt can)")
 
 
 def encoder_state(ckpt: dict[str, Any]) -> dict[str, torch.Tensor]:
     """The `encoder.*` weights of a pretrain or finetune checkpoint, with the prefix removed."""
     state = {k[len("encoder."):]: v for k, v in ckpt["model"].items() if k.startswith("encoder.")}
     if not state:
-        raise SystemExit("checkpoint has no encoder.* weights")
+        raise InputError("checkpoint has no encoder.* weights")
     return state
 
 

@@ -6,7 +6,7 @@ import argparse
 import importlib
 import sys
 
-COMMANDS = ("pretrain", "finetune", "evaluate", "benchmark", "export", "publish")
+COMMANDS = ("pretrain", "finetune", "evaluate", "benchmark", "export", "publish", "fit-gate", "trust-report", "explain")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -16,7 +16,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     for name in COMMANDS:
-        importlib.import_module(f"ssclnet.commands.{name}").add_parser(sub)
+        importlib.import_module(f"ssclnet.commands.{name.replace('-', '_')}").add_parser(sub)
     return parser
 
 
@@ -30,7 +30,14 @@ def main(argv: list[str] | None = None) -> int:
         sub = args._parser
         sub.set_defaults(**load_config(args.config, sub))
         args = parser.parse_args(argv)
-    return int(args.func(args) or 0)
+    from .errors import InputError
+
+    try:
+        return int(args.func(args) or 0)
+    except InputError as e:  # bad input files or refused flags: one line, exit 2, no traceback
+        print(f"ssclnet {args.command}: {e.message}" if not e.message.startswith(f"{args.command}:") else
+              f"ssclnet {e.message}", file=sys.stderr)
+        return 2
 
 
 if __name__ == "__main__":

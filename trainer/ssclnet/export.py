@@ -27,7 +27,8 @@ from .preprocess import PreprocessSpec
 
 SHARD_BYTES = 4 * 1024 * 1024
 CARD_NAME = "model-card.json"
-CARD_FORMAT = 1
+CARD_FORMAT = 1  # without a gate (the card of 2026.11.23-*); with --gate: CARD_FORMAT_GATE
+CARD_FORMAT_GATE = 2  # + "calibration" and "in_range" (metadata rule + feature gate, ood/gaussians.bin)
 VERSION_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
 
 INTENDED_USE = {
@@ -44,6 +45,39 @@ INTENDED_USE = {
         "clinical scanners, on non-axial planes, on paediatric patients, on post-operative brains or on "
         "other sequences (DWI, FLAIR, perfusion, proton density)",
         "probabilities are not calibrated risks",
+    ],
+}
+
+
+IN_RANGE_MEANING = (
+    "An image is in range when (1) its DICOM attributes pass `in_range.metadata` (MR, within 30 degrees of axial, "
+    "not a localiser, scout, mosaic or projection, grayscale), checked before inference, and (2) its encoder "
+    "features lie near those of the training data: the feature-gate score (squared Mahalanobis distance to the "
+    "nearest class mean, `in_range.features`) is at most the threshold, set so that 97 % of the labeled val split "
+    "stays in range. Out of range, the viewer shows 'Outside the model's range: <reason>' instead of "
+    "probabilities. In range is not a guarantee: it means the slice resembles the training data."
+)
+
+INTENDED_USE_GATED = {
+    "intended_use": INTENDED_USE["intended_use"],
+    "intended_input": (
+        "one axial brain MR slice (T1, T1 post-contrast, T2 or similar; the training data also holds whole-head "
+        "T1, PD and DWI b0 series of healthy volunteers as 'notumor'), grayscale, any bit depth; images outside "
+        "this range are declined (see in_range)"
+    ),
+    "limits": [
+        "four classes only: a slice with any other finding is forced into one of them",
+        "slice-level: it does not look at neighbouring slices or at the whole study",
+        "trained on public 2-D JPEG slices (Kaggle 'Brain Tumor MRI Dataset') plus 156 slices of three healthy "
+        "whole-head DICOM series (T1w, PD, DWI b0) as 'notumor'; not validated on DICOM from clinical scanners, "
+        "on paediatric patients, on post-operative brains or on other sequences (FLAIR, perfusion, SWI)",
+        "'in range' (in_range) is a similarity test, not a guarantee: an image can be in range and still be "
+        "misclassified, and a valid slice of an unusual scanner or contrast can be declined",
+        "in range does not mean right: healthy axial slices of sequences absent from training (T2 FSE, GRE field-map "
+        "magnitude) stay in range and some are still called a tumour (see docs/results.md, 'Trust')",
+        "the feature gate's threshold and the temperature were set on the 40 labeled val images that have no "
+        "near-twin in the training data; the calibrated probabilities are calibrated on the dev data's "
+        "distribution, not on a clinical population, and are not risks",
     ],
 }
 
@@ -65,7 +99,9 @@ def load_checkpoint(path: str | Path) -> dict[str, Any]:
         raise SystemExit(f"ssclnet export: no such checkpoint: {path}")
     except Exception:
         # The trainer's checkpoints may carry plain Python objects in "args"; they are the admin's own files.
-        ckpt = torch.load(path, map_location="cpu", weights_only=False)
+        from .checkpoint import read_torch_file  # empty/truncated/corrupt files: one line, exit 2 (issue 17)
+
+        ckpt = read_torch_file(path)
     if not isinstance(ckpt, dict) or "model" not in ckpt or "classes" not in ckpt:
         raise SystemExit(f"ssclnet export: {path} is not a fine-tuned checkpoint (needs 'model' and 'classes')")
     if ckpt.get("kind", "finetune") != "finetune":
@@ -112,12 +148,15 @@ def export(
     dtype: str = "float32",
     metrics_path: str | Path | None = None,
     parity_images: list[str] | None = None,
+    gate_dir: str | Path | None = None,
 ) -> dict[str, Any]:
-    """Write the artifact directory; returns the model card."""
+    """Write the artifact directory; returns the model card. With `gate_dir` (written by `ssclnet fit-gate`),
+    the card is card_format 2: temperature calibration, the in-range rule and the feature gate's
+    `ood/gaussians.bin`, and the parity vectors carry each input's gate score and calibrated probabilities."""
     from .parity import model_vectors
     from .tfjs_layers import build_graph, encode_weights, topology
 
-    if not VERSION_RE.match(version):
+    if not VERSION_RE.fullmatch(version):
         raise SystemExit(f"ssclnet export: version {version!r} must be 1-64 of [A-Za-z0-9._-], starting alphanumeric")
     out = Path(out_dir)
     if out.exists():
@@ -128,6 +167,7 @@ def export(
     graph = build_graph(model, spec.input_size, spec.channels)
     data, specs = encode_weights(graph, dtype)
     metrics = json.loads(Path(metrics_path).read_text()) if metrics_path else None
+    gate, gaussians_bytes = _load_gate(gate_dir, list(ckpt["classes"])) if gate_dir else (None, None)
 
     out.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.", dir=out.parent))
@@ -141,14 +181,28 @@ def export(
             "weightsManifest": [{"paths": shards, "weights": specs}],
         }
         (tmp / "model.json").write_text(json.dumps(model_json))
-        inputs, expected = model_vectors(model, spec, parity_images)
+        trust = None
+        if gate is not None:
+            from .ood import Gaussians
+
+            g = Gaussians.from_bytes(gaussians_bytes, len(ckpt["classes"]), int(gate["features"]["dim"]))
+            trust = (g, float(gate["calibration"]["temperature"]), float(gate["features"]["threshold"]))
+        inputs, expected = model_vectors(model, spec, parity_images, trust)
         (tmp / "parity").mkdir()
         (tmp / "parity" / "inputs.bin").write_bytes(inputs.astype("<f4").tobytes())
         (tmp / "parity" / "expected.json").write_text(json.dumps(expected, indent=1))
 
         files = ["model.json", *shards, "parity/inputs.bin", "parity/expected.json"]
+        trust_fields: dict[str, Any] = {}
+        if gate is not None:
+            from .ood import FILE as GAUSSIANS_FILE
+
+            (tmp / GAUSSIANS_FILE).parent.mkdir(parents=True, exist_ok=True)
+            (tmp / GAUSSIANS_FILE).write_bytes(gaussians_bytes)
+            files.append(GAUSSIANS_FILE)
+            trust_fields = _trust_card_fields(gate)
         card = {
-            "card_format": CARD_FORMAT,
+            "card_format": CARD_FORMAT_GATE if gate is not None else CARD_FORMAT,
             "name": "SSCLNet brain MRI slice classifier",
             "version": version,
             "created": datetime.now(timezone.utc).isoformat(timespec="seconds"),
@@ -179,7 +233,8 @@ def export(
                 "args": ckpt.get("args", "not recorded"),
                 "validation_metrics": ckpt.get("metrics", "not recorded"),
             },
-            **INTENDED_USE,
+            **(INTENDED_USE_GATED if gate is not None else INTENDED_USE),
+            **trust_fields,
             "files": {name: sha256_file(tmp / name) for name in files},
         }
         (tmp / CARD_NAME).write_text(json.dumps(card, indent=2, default=_json_default))
@@ -189,6 +244,40 @@ def export(
         shutil.rmtree(tmp, ignore_errors=True)
         raise
     return card
+
+
+def _load_gate(gate_dir: str | Path, classes: list[str]) -> tuple[dict[str, Any], bytes]:
+    from .trust import load_gate
+
+    d = Path(gate_dir)
+    if not (d / "gate.json").is_file() or not (d / "gaussians.bin").is_file():
+        raise SystemExit(f"ssclnet export: --gate {d} needs gate.json and gaussians.bin (ssclnet fit-gate --out)")
+    gate, data = load_gate(d)
+    if list(gate["summary"]["classes"]) != list(classes):
+        raise SystemExit(f"ssclnet export: --gate {d} was fitted for classes {gate['summary']['classes']}, "
+                         f"the checkpoint has {classes}")
+    return gate, data
+
+
+def _trust_card_fields(gate: dict[str, Any]) -> dict[str, Any]:
+    """The card's `calibration` and `in_range` (CONTRACT card_format 2) from a fit-gate result."""
+    from .trust import METADATA_NOTES, METADATA_RULE
+
+    cal = gate["calibration"]
+    feats = {k: gate["features"][k] for k in ("method", "layer", "dim", "file", "layout", "score", "threshold",
+                                               "fitted_on", "shrinkage", "threshold_set_on", "in_range_rate_val",
+                                               "target_in_range", "reference")}
+    summary = gate.get("summary") or {}
+    feats["in_range_rate_test"] = summary.get("test_in_range_rate")
+    return {
+        "calibration": {k: cal[k] for k in ("method", "temperature", "fitted_on", "ece_before", "ece_after", "bins",
+                                            "ece_measured_on")},
+        "in_range": {
+            "meaning": IN_RANGE_MEANING,
+            "metadata": {**METADATA_RULE, "notes": METADATA_NOTES},
+            "features": feats,
+        },
+    }
 
 
 def _no_pretraining(ckpt: dict[str, Any]) -> str:

@@ -13,10 +13,13 @@ import torch
 import torch.nn.functional as F
 
 from . import augment as aug
-from .checkpoint import load_checkpoint, save_checkpoint
-from .data import DataError, ImageSet, load_dataset
+from .checkpoint import check_resumable, load_checkpoint, read_torch_file, save_checkpoint
+from .data import (DEFAULT_CLASSES, HELD_OUT_SPLITS, DataError, Record, check_labels, check_missing,
+                   check_overlaps, list_records, load_images, parse_splits, rows_fingerprint)
+from .errors import InputError
 from .model import Classifier
 from .preprocess import PreprocessSpec
+from .runguard import check_resume, plan_run_folder, run_identity
 from .runtime import (RunOptions, Logger, Runtime, progress, progress_enabled, rng_state, seed_everything, set_rng_state,
                       setup_runtime, teardown_runtime, unwrap)
 from .training import (BatchSource, Hook, effective_batch_size, epoch_batches, epoch_seed, load_encoder_init,
@@ -43,6 +46,7 @@ class FinetuneConfig(RunOptions):
     patience: int = 15
     image_size: int | None = None
     augment: bool = True
+    contrast_randomise: float = 0.0  # augment.contrast_randomise's p (H8, issue 15); 0 = off
 
 
 def _spec_for(cfg: FinetuneConfig, log: Logger) -> tuple[PreprocessSpec, dict | None]:
@@ -50,10 +54,10 @@ def _spec_for(cfg: FinetuneConfig, log: Logger) -> tuple[PreprocessSpec, dict | 
     init_ckpt = None
     spec = PreprocessSpec(input_size=cfg.image_size or 224)
     if cfg.init != "scratch":
-        obj = torch.load(cfg.init, map_location="cpu", weights_only=False) if Path(cfg.init).is_file() else None
-        if obj is None:
-            raise SystemExit(f"finetune: --init {cfg.init}: no such file (or use --init scratch)")
-        if isinstance(obj, dict) and "preprocess" in obj:
+        if not Path(cfg.init).is_file():
+            raise InputError(f"finetune: --init {cfg.init}: no such file (or use --init scratch)")
+        obj = read_torch_file(cfg.init, "--init checkpoint")
+        if isinstance(obj, dict) and isinstance(obj.get("preprocess"), dict):
             init_ckpt = obj
             spec = PreprocessSpec.from_dict(obj["preprocess"])
             if cfg.image_size and cfg.image_size != spec.input_size:
@@ -120,38 +124,86 @@ def run_finetune(cfg: FinetuneConfig, hook: Hook | None = None) -> dict:
         teardown_runtime(rt)
 
 
-def _load_sets(cfg: FinetuneConfig, spec: PreprocessSpec, bars: bool) -> tuple[ImageSet, ImageSet | None]:
+def _records(cfg: FinetuneConfig) -> tuple[list[Record], list[Record], list[Record]]:
+    """Train, val and held-out test rows (test: rows of a `test` split the run neither trains nor validates on)."""
     is_csv = str(cfg.data).lower().endswith(".csv")
-    try:
-        train = load_dataset(cfg.data, cfg.train_split if is_csv else None, spec, workers=cfg.workers,
-                             progress=bars, require_labels=True, desc="decode train")
-        val = None
-        if is_csv and cfg.val_split:
-            val = load_dataset(cfg.data, cfg.val_split, spec, workers=cfg.workers, progress=bars,
-                               require_labels=True, desc="decode val")
-    except DataError as e:
-        raise SystemExit(f"finetune: {e}") from e
-    return train, val
+    train_splits = parse_splits(cfg.train_split) if is_csv else None
+    val_splits = parse_splits(cfg.val_split) if is_csv else None
+    train = list_records(cfg.data, train_splits)
+    if not train:
+        raise DataError(f"{cfg.data}: no files selected (split {cfg.train_split})")
+    unlabeled = [r for r in train if not r.label]
+    if unlabeled:
+        raise DataError(f"train: {len(unlabeled)} file(s) without a label, e.g. {unlabeled[0].where()}")
+    val = list_records(cfg.data, val_splits) if val_splits else []
+    used = set(train_splits or []) | set(val_splits or [])
+    test: list[Record] = []
+    if is_csv:
+        test = [r for r in list_records(cfg.data) if r.split in HELD_OUT_SPLITS and r.split not in used]
+    return train, val, test
+
+
+def _classes(cfg: FinetuneConfig, init_ckpt: dict | None) -> list[str]:
+    """--classes, else the --init checkpoint's classes (a fine-tuned model continued), else the protocol's four."""
+    if cfg.classes:
+        classes = [c.strip() for c in cfg.classes.split(",") if c.strip()]
+    elif init_ckpt and isinstance(init_ckpt.get("classes"), list):
+        classes = [str(c) for c in init_ckpt["classes"]]
+    else:
+        classes = list(DEFAULT_CLASSES)
+    if len(classes) < 2 or len(set(classes)) != len(classes):
+        raise InputError(f"finetune: need at least 2 distinct classes, got {classes}")
+    return classes
 
 
 def _run(cfg: FinetuneConfig, rt: Runtime, hook: Hook | None) -> dict:
     out = Path(cfg.out)
+    plan = plan_run_folder("finetune", out, resume=cfg.resume, resume_if_exists=cfg.resume_if_exists, force=cfg.force)
     seed_everything(cfg.seed, cfg.deterministic)
     log = Logger(out, rt.is_main, cfg.tensorboard, cfg.quiet)
     bars = rt.is_main and progress_enabled(cfg.quiet)
     spec, init_ckpt = _spec_for(cfg, log)
-    train, val = _load_sets(cfg, spec, bars)
+    classes = _classes(cfg, init_ckpt)
+    try:
+        train_recs, val_recs, test_recs = _records(cfg)
+        check_labels(train_recs, classes, "train")
+        check_labels(val_recs, classes, "val")
+        for note in check_overlaps(train_recs, {"val": val_recs} if val_recs else {}, test_recs,
+                                   allow_duplicate_rows=cfg.allow_duplicate_rows):
+            log.info(f"note: {note}")
+    except DataError as e:
+        raise InputError(f"finetune: {e}") from None
+    absent = [c for c in classes if c not in {r.label for r in train_recs}]
+    if absent:
+        log.info(f"note: no training rows for class(es) {absent}")
+    identity = run_identity("finetune", cfg, classes=classes, preprocess=spec.to_dict(),
+                            augmentation=(aug.FINETUNE if cfg.augment else None) if not cfg.contrast_randomise else
+                            {"geometric": asdict(aug.FINETUNE) if cfg.augment else None,
+                             "contrast_p": cfg.contrast_randomise, "contrast": asdict(aug.CONTRAST)},
+                            model=f"Classifier(resnet18 encoder, linear {len(classes)}, encoder {cfg.encoder})",
+                            data={"train": rows_fingerprint(train_recs, cfg.data),
+                                  **({"val": rows_fingerprint(val_recs, cfg.data)} if val_recs else {})})
+    last = out / "last.pt"
+    ckpt = None
+    if plan.resume:  # checked before hours of decoding, not after
+        ckpt = load_checkpoint(last, "finetune")
+        check_resumable(ckpt, last)
+        check_resume("finetune", ckpt, identity, last, log.info)
+
+    try:
+        train = load_images(train_recs, spec, workers=cfg.workers, progress=bars, desc="decode train")
+        val = load_images(val_recs, spec, workers=cfg.workers, progress=bars, desc="decode val") if val_recs else None
+        for name, ds in (("train", train), ("val", val)):
+            if ds is not None and len(ds) == 0:
+                raise DataError(f"{name}: none of {len(ds.records)} files could be read")
+            if ds is not None:
+                check_missing(ds, cfg.max_missing, name)
+    except DataError as e:
+        raise InputError(f"finetune: {e}") from None
     if val is None:
         log.info("no validation split (a folder, or --val-split ''): early stopping on training loss instead")
-    classes = [c.strip() for c in cfg.classes.split(",")] if cfg.classes else sorted(
-        set(train.class_names()) | set(val.class_names() if val else []))
-    if len(classes) < 2:
-        raise SystemExit(f"finetune: need at least 2 classes, found {classes}")
-    try:
-        train_y = train.label_indices(classes)
-        val_y = val.label_indices(classes) if val else None
-    except DataError as e:
-        raise SystemExit(f"finetune: {e}") from e
+    train_y = train.label_indices(classes)
+    val_y = val.label_indices(classes) if val else None
     summary = {"train": train.summary(), "val": val.summary() if val else None, "classes": classes}
     skipped = train.summary()["skipped_count"] + (val.summary()["skipped_count"] if val else 0)
     log.info(f"data: {len(train)} train / {len(val) if val else 0} val slices, classes {classes}, {skipped} skipped")
@@ -179,20 +231,24 @@ def _run(cfg: FinetuneConfig, rt: Runtime, hook: Hook | None) -> dict:
     train_y_dev = train_y.to(rt.device)
 
     start_epoch, history, best, bad_epochs = 0, [], None, 0
-    last = out / "last.pt"
-    if cfg.resume and last.is_file():
-        ckpt = load_checkpoint(last, "finetune")
-        plain.load_state_dict(ckpt["model"])
-        optimizer.load_state_dict(ckpt["optimizer"])
-        scheduler.load_state_dict(ckpt["scheduler"])
-        set_rng_state(ckpt["rng"], generator)
-        start_epoch = int(ckpt["epoch"])
-        history, best, bad_epochs = ckpt["metrics"]["history"], ckpt["metrics"]["best"], ckpt["metrics"]["bad_epochs"]
+    if ckpt is not None:
+        try:
+            plain.load_state_dict(ckpt["model"])
+            optimizer.load_state_dict(ckpt["optimizer"])
+            scheduler.load_state_dict(ckpt["scheduler"])
+            set_rng_state(ckpt["rng"], generator)
+            start_epoch = int(ckpt["epoch"])
+            history, best, bad_epochs = ckpt["metrics"]["history"], ckpt["metrics"]["best"], ckpt["metrics"]["bad_epochs"]
+        except (KeyError, TypeError, ValueError, RuntimeError, AttributeError) as e:
+            reason = str(e).strip().splitlines()[0][:200] if str(e).strip() else type(e).__name__
+            raise InputError(f"finetune: --resume: {last} does not fit this run ({reason})") from None
         log.info(f"resumed from {last} after epoch {start_epoch}")
+    elif rt.is_main:
+        plan.clear_stale()  # --force: the old run's checkpoints go only once the new run is sure to start
 
     log.info(f"finetune ({cfg.encoder}, init {cfg.init}): batch {batch} x {rt.world_size}, {steps} steps/epoch, "
              f"up to {cfg.epochs} epochs, patience {cfg.patience}, device {rt.device}")
-    base = {"kind": "finetune", "classes": classes, "preprocess": spec.to_dict(), "args": asdict(cfg),
+    base = {"kind": "finetune", "classes": classes, "preprocess": spec.to_dict(), "args": asdict(cfg), "run": identity,
             "data_summary": summary, "pretraining": pretraining_summary(init_ckpt), "hardware": rt.hardware()}
     metrics: dict = {"history": history, "best": best, "bad_epochs": bad_epochs}
     for epoch in range(start_epoch, cfg.epochs):
@@ -209,6 +265,8 @@ def _run(cfg: FinetuneConfig, rt: Runtime, hook: Hook | None) -> dict:
             x = source.get(idx)
             if cfg.augment:
                 x = aug.augment(x, aug.FINETUNE, mean=spec.mean, std=spec.std, generator=generator)
+            if cfg.contrast_randomise:
+                x = aug.contrast_randomise(x, cfg.contrast_randomise, mean=spec.mean, std=spec.std, generator=generator)
             if cfg.channels_last:
                 x = x.contiguous(memory_format=torch.channels_last)
             with rt.autocast(cfg.amp):

@@ -86,10 +86,38 @@ def read_dicom(path: Path) -> list[Slice]:
     # One frame of a single-frame image is (H, W[, 3]); a multi-frame one adds a leading frame axis.
     if frames == 1:
         arr = arr[None]
-    slope = float(ds.get("RescaleSlope", 1) or 1)
-    intercept = float(ds.get("RescaleIntercept", 0) or 0)
     mono1 = photometric == "MONOCHROME1"
-    return [Slice(np.asarray(arr[i]), slope, intercept, mono1, i) for i in range(arr.shape[0])]
+    return [Slice(np.asarray(arr[i]), *frame_rescale(ds, i), mono1, i) for i in range(arr.shape[0])]
+
+
+def _rescale_of(item) -> tuple[float, float] | None:
+    """Slope and intercept of a functional-groups item's Pixel Value Transformation, if it has one."""
+    seq = item.get("PixelValueTransformationSequence") if item is not None else None
+    if not seq:
+        return None
+    pvt = seq[0]
+    if "RescaleSlope" not in pvt and "RescaleIntercept" not in pvt:
+        return None
+    return float(pvt.get("RescaleSlope", 1) or 1), float(pvt.get("RescaleIntercept", 0) or 0)
+
+
+def frame_rescale(ds, frame: int) -> tuple[float, float]:
+    """The modality LUT of one frame: per-frame functional group, then shared, then the top-level attributes.
+
+    Enhanced MR keeps Rescale Slope/Intercept only in the functional groups, and a frame may differ from the
+    others (a negative slope inverts it), so the top-level pair alone would classify such a frame wrongly.
+    """
+    per_frame = ds.get("PerFrameFunctionalGroupsSequence")
+    if per_frame and frame < len(per_frame):
+        found = _rescale_of(per_frame[frame])
+        if found:
+            return found
+    shared = ds.get("SharedFunctionalGroupsSequence")
+    if shared:
+        found = _rescale_of(shared[0])
+        if found:
+            return found
+    return float(ds.get("RescaleSlope", 1) or 1), float(ds.get("RescaleIntercept", 0) or 0)
 
 
 def read_slices(path: str | Path) -> list[Slice]:

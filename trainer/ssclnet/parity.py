@@ -43,8 +43,11 @@ def synthetic_slices(n: int = 4, seed: int = 0) -> list[np.ndarray]:
     return out
 
 
-def model_vectors(model, spec: PreprocessSpec, images: list[str] | None = None) -> tuple[np.ndarray, dict[str, Any]]:
-    """(inputs NHWC float32, expected) where expected holds logits and probabilities from PyTorch."""
+def model_vectors(model, spec: PreprocessSpec, images: list[str] | None = None,
+                  trust: tuple[Any, float, float] | None = None) -> tuple[np.ndarray, dict[str, Any]]:
+    """(inputs NHWC float32, expected) where expected holds logits and probabilities from PyTorch; with
+    `trust` = (ood.Gaussians, temperature, threshold) also each input's feature-gate `score` (float32
+    Gaussians as stored in the artifact), `in_range` and `calibrated_probabilities` (softmax(logits / T))."""
     import torch
 
     from .imageio import read_slices
@@ -58,7 +61,8 @@ def model_vectors(model, spec: PreprocessSpec, images: list[str] | None = None) 
         sources = [f"synthetic-{i}" for i in range(len(arrays))]
     nchw = np.stack(arrays).astype(np.float32)
     with torch.no_grad():
-        logits = model(torch.from_numpy(nchw)).double()
+        feats = model.encoder(torch.from_numpy(nchw))
+        logits = model.classifier(feats).double()
         probs = torch.softmax(logits, dim=1)
     expected = {
         "count": int(nchw.shape[0]),
@@ -69,6 +73,15 @@ def model_vectors(model, spec: PreprocessSpec, images: list[str] | None = None) 
         "probabilities": probs.numpy().tolist(),
         "tolerance": {"float32": 1e-4, "float16": 2e-3},
     }
+    if trust is not None:
+        gaussians, temperature, threshold = trust
+        scores = gaussians.as_float32().scores(feats.double().numpy())
+        expected["score"] = [float(v) for v in scores]
+        expected["in_range"] = [bool(v <= threshold) for v in scores]
+        expected["calibrated_probabilities"] = torch.softmax(logits / temperature, dim=1).numpy().tolist()
+        expected["temperature"] = temperature
+        expected["threshold"] = threshold
+        expected["tolerance"]["score_relative"] = 1e-2
     return np.ascontiguousarray(nchw.transpose(0, 2, 3, 1)), expected
 
 

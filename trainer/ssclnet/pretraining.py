@@ -10,11 +10,14 @@ from pathlib import Path
 import torch
 
 from . import augment as aug
-from .checkpoint import load_checkpoint, save_checkpoint
-from .data import DataError, load_dataset
+from .checkpoint import check_resumable, load_checkpoint, save_checkpoint
+from .data import (HELD_OUT_SPLITS, DataError, check_missing, check_overlaps, list_records, load_dataset, load_images,
+                   parse_splits, rows_fingerprint)
+from .errors import InputError
 from .losses import DEFAULT_TEMPERATURE, nt_xent
 from .model import SimCLRModel
 from .preprocess import PreprocessSpec
+from .runguard import check_resume, plan_run_folder, run_identity
 from .runtime import (RunOptions, Logger, Runtime, progress, progress_enabled, rng_state, seed_everything, set_rng_state,
                       setup_runtime, teardown_runtime, unwrap)
 from .training import (BatchSource, Hook, effective_batch_size, embed, epoch_batches, epoch_seed, knn_accuracy,
@@ -114,6 +117,7 @@ def run_pretrain(cfg: PretrainConfig, hook: Hook | None = None) -> dict:
 
 def _run(cfg: PretrainConfig, rt: Runtime, hook: Hook | None) -> dict:
     out = Path(cfg.out)
+    plan = plan_run_folder("pretrain", out, resume=cfg.resume, resume_if_exists=cfg.resume_if_exists, force=cfg.force)
     seed_everything(cfg.seed, cfg.deterministic)
     log = Logger(out, rt.is_main, cfg.tensorboard, cfg.quiet)
     bars = rt.is_main and progress_enabled(cfg.quiet)
@@ -121,9 +125,34 @@ def _run(cfg: PretrainConfig, rt: Runtime, hook: Hook | None) -> dict:
 
     t0 = time.perf_counter()
     try:
-        ds = load_dataset(cfg.data, cfg.split, spec, workers=cfg.workers, progress=bars)
+        splits = parse_splits(cfg.split)
+        records = list_records(cfg.data, splits)
+        if not records:
+            raise DataError(f"{cfg.data}: no files selected (split {cfg.split})")
+        is_csv = str(cfg.data).lower().endswith(".csv")
+        held_out = [r for r in list_records(cfg.data) if r.split in HELD_OUT_SPLITS and r.split not in (splits or [])
+                    ] if is_csv else []
+        for note in check_overlaps(records, {}, held_out, allow_duplicate_rows=cfg.allow_duplicate_rows,
+                                   labels_matter=False):
+            log.info(f"note: {note}")
     except DataError as e:
-        raise SystemExit(f"pretrain: {e}") from e
+        raise InputError(f"pretrain: {e}") from None
+    identity = run_identity("pretrain", cfg, classes=None, preprocess=spec.to_dict(), augmentation=aug.PRETRAIN,
+                            model="SimCLRModel(resnet18 encoder, projection 512-512-128)",
+                            data={"train": rows_fingerprint(records, cfg.data)})
+    last = out / "last.pt"
+    ckpt = None
+    if plan.resume:  # checked before decoding, not after
+        ckpt = load_checkpoint(last, "pretrain")
+        check_resumable(ckpt, last)
+        check_resume("pretrain", ckpt, identity, last, log.info)
+    try:
+        ds = load_images(records, spec, workers=cfg.workers, progress=bars)
+        if len(ds) == 0:
+            raise DataError(f"{cfg.data}: none of {len(records)} files could be read")
+        check_missing(ds, cfg.max_missing, "pretrain data")
+    except DataError as e:
+        raise InputError(f"pretrain: {e}") from None
     summary = ds.summary()
     log.info(f"data: {summary['slices']} slices from {summary['files']} files, {summary['skipped_count']} skipped "
              f"({time.perf_counter() - t0:.1f} s to decode)")
@@ -140,17 +169,19 @@ def _run(cfg: PretrainConfig, rt: Runtime, hook: Hook | None) -> dict:
     step_fn = SimCLRStep(model, optimizer, scheduler, rt, spec, cfg, generator)
 
     start_epoch, history = 0, []
-    last = out / "last.pt"
-    if cfg.resume and last.is_file():
-        ckpt = load_checkpoint(last, "pretrain")
-        unwrap(model).load_state_dict(ckpt["model"])
-        optimizer.load_state_dict(ckpt["optimizer"])
-        scheduler.load_state_dict(ckpt["scheduler"])
-        set_rng_state(ckpt["rng"], generator)
-        start_epoch, history = int(ckpt["epoch"]), list(ckpt["metrics"].get("history", []))
+    if ckpt is not None:
+        try:
+            unwrap(model).load_state_dict(ckpt["model"])
+            optimizer.load_state_dict(ckpt["optimizer"])
+            scheduler.load_state_dict(ckpt["scheduler"])
+            set_rng_state(ckpt["rng"], generator)
+            start_epoch, history = int(ckpt["epoch"]), list(ckpt["metrics"].get("history", []))
+        except (KeyError, TypeError, ValueError, RuntimeError, AttributeError) as e:
+            reason = str(e).strip().splitlines()[0][:200] if str(e).strip() else type(e).__name__
+            raise InputError(f"pretrain: --resume: {last} does not fit this run ({reason})") from None
         log.info(f"resumed from {last} after epoch {start_epoch}")
-    elif cfg.resume:
-        log.info(f"--resume: no {last} yet, starting from epoch 0")
+    elif rt.is_main:
+        plan.clear_stale()  # --force: the old run's checkpoint goes only once the new run is sure to start
 
     log.info(f"pretrain: {len(ds)} images, {rt.world_size} process(es) x batch {batch}, {steps} steps/epoch, "
              f"epochs {start_epoch}->{cfg.epochs}, device {rt.device}")
@@ -192,7 +223,8 @@ def _run(cfg: PretrainConfig, rt: Runtime, hook: Hook | None) -> dict:
             save_checkpoint({
                 "kind": "pretrain", "model": unwrap(model).state_dict(), "preprocess": spec.to_dict(),
                 "epoch": epoch + 1, "optimizer": optimizer.state_dict(), "scheduler": scheduler.state_dict(),
-                "rng": rng_state(generator), "args": asdict(cfg), "metrics": metrics, "data_summary": summary,
+                "rng": rng_state(generator), "args": asdict(cfg), "run": identity, "metrics": metrics,
+                "data_summary": summary,
                 "hardware": rt.hardware(),
             }, last)
         rt.barrier()

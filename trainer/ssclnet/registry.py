@@ -16,6 +16,7 @@ import contextlib
 import fcntl
 import json
 import os
+import re
 import shutil
 import tempfile
 from datetime import datetime, timezone
@@ -26,9 +27,68 @@ from .export import CARD_NAME, VERSION_RE, headline_metrics, sha256_file, verify
 
 INDEX_NAME = "models.json"
 
+# The only files a model folder may hold (besides the card): what the TensorFlow.js format and the card's
+# parity and out-of-range checks need. Names are relative, '/'-separated, and plain ASCII.
+ALLOWED_FILES = (
+    re.compile(r"model\.json"),
+    re.compile(r"group\d{1,4}-shard\d{1,4}of\d{1,4}\.bin"),
+    re.compile(r"parity/[A-Za-z0-9][A-Za-z0-9_.-]{0,127}\.(?:json|bin)"),
+    re.compile(r"ood/[A-Za-z0-9][A-Za-z0-9_.-]{0,127}\.bin"),
+)
+SHA256_RE = re.compile(r"[0-9a-f]{64}")
+
 
 class RegistryError(ValueError):
     pass
+
+
+def check_file_name(name: object) -> str:
+    """A card `files` name, if it is a normalised relative name of a kind the format needs; else RegistryError.
+
+    Refused: non-strings, absolute paths, backslashes, empty/'.'/'..' segments, hidden (dot) names, anything
+    outside [A-Za-z0-9._-/] (drive letters, NUL, Unicode look-alikes), and any other kind of file (.html, ...).
+    """
+    if not isinstance(name, str) or not name:
+        raise RegistryError(f"card 'files' has a name that is not a string: {name!r}")
+    parts = name.split("/")
+    if (name.startswith("/") or "\\" in name or any(p in ("", ".", "..") or p.startswith(".") for p in parts)
+            or not re.fullmatch(r"[A-Za-z0-9._/-]+", name)):
+        raise RegistryError(f"card 'files' names {name!r}: not a plain relative path inside the model folder")
+    if not any(rx.fullmatch(name) for rx in ALLOWED_FILES):
+        raise RegistryError(f"card 'files' names {name!r}: not a file of the model format "
+                            "(model.json, group*-shard*of*.bin, parity/*.json|bin, ood/*.bin)")
+    return name
+
+
+def check_card(model_dir: Path) -> dict[str, Any]:
+    """The card of a model folder, checked for shape and file names before any file is read or copied."""
+    card_path = model_dir / CARD_NAME
+    if not card_path.is_file():
+        raise RegistryError(f"refusing to publish: {model_dir}: no {CARD_NAME}; not an exported model directory")
+    try:
+        card = json.loads(card_path.read_text())
+    except (UnicodeDecodeError, json.JSONDecodeError) as e:
+        raise RegistryError(f"refusing to publish: {card_path} is not valid JSON ({e})") from e
+    if not isinstance(card, dict):
+        raise RegistryError(f"refusing to publish: {card_path} must be a JSON object, not {type(card).__name__}")
+    files = card.get("files")
+    if not isinstance(files, dict) or "model.json" not in files:
+        raise RegistryError(f"refusing to publish: {card_path}: 'files' must be an object listing model.json")
+    for name, digest in files.items():
+        try:
+            check_file_name(name)
+        except RegistryError as e:
+            raise RegistryError(f"refusing to publish: {e}") from None
+        if not isinstance(digest, str) or not SHA256_RE.fullmatch(digest):
+            raise RegistryError(f"refusing to publish: card 'files' entry {name!r} is not a SHA-256 hex digest")
+        p = model_dir / name
+        if p.is_symlink():
+            raise RegistryError(f"refusing to publish: {p} is a symbolic link; publish plain files")
+    version = card.get("version")
+    if not isinstance(version, str) or not VERSION_RE.fullmatch(version):
+        raise RegistryError(f"refusing to publish: card version {version!r} is not a valid folder name "
+                            "(1-64 of [A-Za-z0-9._-], starting with a letter or digit)")
+    return card
 
 
 @contextlib.contextmanager
@@ -48,9 +108,15 @@ def read_index(registry: str | Path) -> dict[str, Any]:
         return {"latest": None, "versions": []}
     try:
         index = json.loads(p.read_text())
-    except json.JSONDecodeError as e:
+    except (UnicodeDecodeError, json.JSONDecodeError) as e:
         raise RegistryError(f"{p} is not valid JSON ({e}); fix it by hand before publishing") from e
+    if not isinstance(index, dict):
+        raise RegistryError(f"{p} must be a JSON object, not {type(index).__name__}; fix it by hand before publishing")
     index.setdefault("versions", [])
+    versions = index["versions"]
+    if not isinstance(versions, list) or not all(isinstance(v, dict) and isinstance(v.get("version"), str)
+                                                 for v in versions):
+        raise RegistryError(f"{p}: 'versions' must be a list of objects with a 'version'; fix it by hand")
     return index
 
 
@@ -74,13 +140,14 @@ def _write_index(registry: Path, index: dict[str, Any]) -> None:
 def publish(registry: str | Path, model_dir: str | Path, make_latest: bool = True) -> dict[str, Any]:
     """Copy a verified model folder to REGISTRY/<version>/ and list it (as latest unless told otherwise)."""
     reg, src = Path(registry), Path(model_dir)
+    card = check_card(src)  # names and shape first: nothing outside the folder is read, hashed or copied
     try:
-        card = verify_artifact(src)
-    except ValueError as e:
+        verified = verify_artifact(src)
+    except (ValueError, TypeError, AttributeError, KeyError) as e:
         raise RegistryError(f"refusing to publish: {e}") from e
-    version = str(card.get("version", ""))
-    if not VERSION_RE.match(version):
-        raise RegistryError(f"refusing to publish: card version {version!r} is not a valid folder name")
+    if verified != card:
+        raise RegistryError(f"refusing to publish: {src / CARD_NAME} changed while it was being checked")
+    version = card["version"]
     with _locked(reg):
         index = read_index(reg)
         target = reg / version
@@ -89,8 +156,11 @@ def publish(registry: str | Path, model_dir: str | Path, make_latest: bool = Tru
         tmp = Path(tempfile.mkdtemp(prefix=f".{version}.", dir=reg))
         try:
             for name in [CARD_NAME, *card["files"]]:
-                (tmp / name).parent.mkdir(parents=True, exist_ok=True)
-                shutil.copyfile(src / name, tmp / name)
+                dst = (tmp / name).resolve()
+                if tmp.resolve() not in dst.parents:  # (check_file_name already ensures this)
+                    raise RegistryError(f"refusing to publish: {name!r} would be written outside the version folder")
+                dst.parent.mkdir(parents=True, exist_ok=True)
+                shutil.copyfile(src / name, dst)
             verify_artifact(tmp)  # the copy, not just the source
             os.chmod(tmp, 0o755)
             os.rename(tmp, target)
@@ -116,6 +186,8 @@ def publish(registry: str | Path, model_dir: str | Path, make_latest: bool = Tru
 def rollback(registry: str | Path, version: str) -> dict[str, Any]:
     """Point `latest` at an already published version."""
     reg = Path(registry)
+    if not isinstance(version, str) or not VERSION_RE.fullmatch(version):
+        raise RegistryError(f"{version!r} is not a version name (1-64 of [A-Za-z0-9._-], starting with a letter or digit)")
     with _locked(reg):
         index = read_index(reg)
         known = [v["version"] for v in index["versions"]]

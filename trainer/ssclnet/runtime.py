@@ -25,6 +25,10 @@ class RunOptions:
     channels_last: bool = True
     compile: bool = False
     resume: bool = False
+    resume_if_exists: bool = False  # job scripts: resume when <out>/last.pt exists, else start
+    force: bool = False  # start a new run in an --out that holds one (its checkpoints are replaced)
+    max_missing: float = 0.01  # stop when more than this fraction of a set's files can't be read
+    allow_duplicate_rows: bool = False  # let a file listed twice in one set through (deliberate oversampling)
     tensorboard: bool = True
     quiet: bool = False
     deterministic: bool = False

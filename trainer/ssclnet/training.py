@@ -10,6 +10,7 @@ from typing import Callable
 import torch
 from torch import nn
 
+from .errors import InputError
 from .runtime import Runtime
 
 # A hook a caller (a test, a scheduler wrapper) can pass to stop or observe a run: hook(event, epoch, step)
@@ -113,22 +114,26 @@ def load_encoder_init(path: str | Path, encoder: nn.Module) -> str:
     """Initialise an Encoder from a local file: an ssclnet checkpoint (pretrain or finetune) or a plain
     torchvision ResNet-18 state dict (e.g. ImageNet weights copied here by hand; the 3-channel conv1 is
     summed to the model's 1 channel, the usual way to keep its response to gray images, and `fc` dropped)."""
-    from .checkpoint import encoder_state
+    from .checkpoint import encoder_state, read_torch_file
 
-    obj = torch.load(Path(path), map_location="cpu", weights_only=False)
-    if isinstance(obj, dict) and "model" in obj and "kind" in obj:
+    obj = read_torch_file(Path(path), "--init checkpoint")
+    if isinstance(obj, dict) and isinstance(obj.get("model"), dict) and "kind" in obj:
         state, what = encoder_state(obj), f"{obj['kind']} checkpoint"
-    elif isinstance(obj, dict) and "conv1.weight" in obj:
+    elif isinstance(obj, dict) and isinstance(obj.get("conv1.weight"), torch.Tensor):
         state = {k: v for k, v in obj.items() if not k.startswith("fc.")}
         want = encoder.conv1.weight.shape[1]
         if state["conv1.weight"].shape[1] != want:
             state["conv1.weight"] = state["conv1.weight"].sum(dim=1, keepdim=True).repeat(1, want, 1, 1) / want
         what = "ResNet-18 state dict"
     else:
-        raise SystemExit(f"--init {path}: neither an ssclnet checkpoint nor a ResNet-18 state dict")
-    missing, unexpected = encoder.load_state_dict(state, strict=False)
+        raise InputError(f"--init {path}: neither an ssclnet checkpoint nor a ResNet-18 state dict "
+                         f"(it holds a {type(obj).__name__})")
+    try:
+        missing, unexpected = encoder.load_state_dict(state, strict=False)
+    except RuntimeError as e:  # shape mismatches
+        raise InputError(f"--init {path}: weights don't fit the encoder ({str(e).strip().splitlines()[-1][:200]})") from None
     if missing or unexpected:
-        raise SystemExit(f"--init {path}: weights don't fit the encoder (missing {missing[:3]}, unexpected {unexpected[:3]})")
+        raise InputError(f"--init {path}: weights don't fit the encoder (missing {missing[:3]}, unexpected {unexpected[:3]})")
     return what
 
 

@@ -1,9 +1,13 @@
 /**
- * Reads the active viewport's displayed image from the host (OHIF services + Cornerstone viewport) and hands it
- * to the pure pixel path. Stack viewports give their IImage; volume (MPR) viewports the displayed plane.
+ * Reads the active viewport's displayed image from the host (OHIF services + Cornerstone viewport, with the
+ * host's Cornerstone passed in) and hands it to the pure pixel path. Stack viewports give their IImage; volume
+ * (MPR) viewports the displayed plane. Each slice comes with the instance's DICOM attributes for the metadata gate.
  */
 import type { RawSlice } from '../inference/types';
+import type { DicomAttributes } from '../engine/types';
+import type { CornerstoneLike } from '../host/cornerstone';
 import { PixelPathError, rawSliceFromImage, rawSliceFromVolumeSlice, type ImageLike } from './pixelPath';
+import { dicomAttributes } from './dicomAttributes';
 import type { TrackedServices } from '../viewportTracker';
 
 export interface SliceIdentity {
@@ -22,6 +26,22 @@ export interface DisplayedSlice {
   identity: SliceIdentity;
   viewportId: string;
   kind: 'stack' | 'volume';
+  /** For the metadata gate; null when the host has no metadata for the instance. */
+  attributes: DicomAttributes | null;
+}
+
+/** One slice of a series run. */
+export interface SeriesSlice {
+  raw: RawSlice;
+  identity: SliceIdentity;
+  attributes: DicomAttributes | null;
+}
+
+export interface SeriesSource {
+  viewportId: string;
+  count: number;
+  seriesInstanceUID: string;
+  load: (index: number) => Promise<SeriesSlice>;
 }
 
 interface HostViewport {
@@ -39,20 +59,25 @@ interface DisplaySetUIDs {
   StudyInstanceUID?: string;
   SeriesInstanceUID?: string;
   Modality?: string;
-  instances?: { SOPInstanceUID?: string; PhotometricInterpretation?: string }[];
+  instances?: ({ SOPInstanceUID?: string; PhotometricInterpretation?: string } & Record<string, unknown>)[];
 }
 
-type MetaData = { get: (type: string, imageId: string) => Record<string, unknown> | undefined };
-const metaData = (): MetaData | undefined => (globalThis as { cornerstone?: { metaData?: MetaData } }).cornerstone?.metaData;
-
-function sopFor(imageId: string, ds: DisplaySetUIDs | undefined, index: number): string {
-  const fromMeta = metaData()?.get('sopCommonModule', imageId)?.sopInstanceUID;
+function sopFor(cs: CornerstoneLike | null, imageId: string, ds: DisplaySetUIDs | undefined, index: number): string {
+  const fromMeta = cs?.metaData?.get('sopCommonModule', imageId)?.sopInstanceUID;
   if (typeof fromMeta === 'string') return fromMeta;
   return ds?.instances?.[index]?.SOPInstanceUID ?? '';
 }
 
+/** The instance's naturalized DICOM (OHIF's metadata provider), else the display set's copy. */
+function attributesFor(cs: CornerstoneLike | null, imageId: string, ds: DisplaySetUIDs | undefined, index: number, frame: number): DicomAttributes | null {
+  const fromMeta = imageId ? cs?.metaData?.get('instance', imageId) : undefined;
+  const attributes = dicomAttributes(fromMeta ?? ds?.instances?.[index] ?? null, frame);
+  if (attributes && !attributes.Modality && typeof ds?.Modality === 'string') attributes.Modality = ds.Modality.toUpperCase();
+  return attributes;
+}
+
 /** The displayed slice of a viewport, or a PixelPathError saying why it can't be classified. */
-export function readDisplayedSlice(services: TrackedServices, viewportId?: string): DisplayedSlice {
+export function readDisplayedSlice(services: TrackedServices, cs: CornerstoneLike | null, viewportId?: string): DisplayedSlice {
   const id = viewportId ?? services.viewportGridService.getActiveViewportId();
   if (!id) throw new PixelPathError('no active viewport');
   const vp = services.cornerstoneViewportService.getCornerstoneViewport(id) as unknown as HostViewport | null | undefined;
@@ -69,39 +94,43 @@ export function readDisplayedSlice(services: TrackedServices, viewportId?: strin
     const image = vp.getCornerstoneImage();
     if (!image) throw new PixelPathError('the displayed image is not loaded yet');
     if (!image.photometricInterpretation) {
-      const pm = metaData()?.get('imagePixelModule', image.imageId ?? '')?.photometricInterpretation;
+      const pm = cs?.metaData?.get('imagePixelModule', image.imageId ?? '')?.photometricInterpretation;
       if (typeof pm === 'string') image.photometricInterpretation = pm;
     }
     const raw = rawSliceFromImage(image);
     const imageId = image.imageId ?? '';
-    return { raw, viewportId: id, kind: 'stack', identity: { ...base, imageId, frame: raw.frame, sopInstanceUID: sopFor(imageId, ds, sliceIndex) } };
+    return {
+      raw, viewportId: id, kind: 'stack', attributes: attributesFor(cs, imageId, ds, sliceIndex, raw.frame),
+      identity: { ...base, imageId, frame: raw.frame, sopInstanceUID: sopFor(cs, imageId, ds, sliceIndex) },
+    };
   }
   if (typeof vp.getCurrentSlicePixelData === 'function' && typeof vp.getSliceViewInfo === 'function') {
     const info = vp.getSliceViewInfo();
     const imageId = vp.getCurrentImageId?.() ?? '';
-    const photometric = imageId ? metaData()?.get('imagePixelModule', imageId)?.photometricInterpretation : undefined;
+    const photometric = imageId ? cs?.metaData?.get('imagePixelModule', imageId)?.photometricInterpretation : undefined;
     const raw = rawSliceFromVolumeSlice({
       data: vp.getCurrentSlicePixelData(),
       width: info.width,
       height: info.height,
       photometricInterpretation: typeof photometric === 'string' ? photometric : ds?.instances?.[0]?.PhotometricInterpretation,
     });
-    return { raw, viewportId: id, kind: 'volume', identity: { ...base, imageId, frame: 0, sopInstanceUID: imageId ? sopFor(imageId, ds, sliceIndex) : '' } };
+    // A volume plane is the displayed reformat, not one acquired slice: its orientation is the viewport's, so the
+    // instance's own orientation would not describe it; the gate still checks the instance's other attributes.
+    const attributes = imageId ? attributesFor(cs, imageId, ds, sliceIndex, 0) : null;
+    if (attributes) delete attributes.ImageOrientationPatient;
+    return { raw, viewportId: id, kind: 'volume', attributes, identity: { ...base, imageId, frame: 0, sopInstanceUID: imageId ? sopFor(cs, imageId, ds, sliceIndex) : '' } };
   }
   throw new PixelPathError('this viewport type (not a stack or volume viewport) cannot be classified');
 }
 
-type ImageLoader = { loadAndCacheImage: (imageId: string) => Promise<ImageLike> };
-const imageLoader = (): ImageLoader | undefined => (globalThis as { cornerstone?: { imageLoader?: ImageLoader } }).cornerstone?.imageLoader;
-
 /** Every image of the viewport's stack, loaded through Cornerstone's cache (what the viewport itself shows). */
-export function seriesSource(services: TrackedServices, viewportId?: string): { viewportId: string; count: number; seriesInstanceUID: string; load: (index: number) => Promise<{ raw: RawSlice; identity: SliceIdentity }> } {
+export function seriesSource(services: TrackedServices, cs: CornerstoneLike | null, viewportId?: string): SeriesSource {
   const id = viewportId ?? services.viewportGridService.getActiveViewportId();
   if (!id) throw new PixelPathError('no active viewport');
   const vp = services.cornerstoneViewportService.getCornerstoneViewport(id) as unknown as HostViewport | null | undefined;
   const imageIds = vp?.getImageIds?.() ?? [];
   if (!imageIds.length) throw new PixelPathError('the active viewport has no series to classify');
-  const loader = imageLoader();
+  const loader = cs?.imageLoader;
   if (!loader) throw new PixelPathError("Cornerstone's image loader is not available");
   const uid = services.viewportGridService.getState().viewports.get(id)?.displaySetInstanceUIDs?.[0];
   const ds = (uid ? services.displaySetService.getDisplaySetByUID(uid) : undefined) as DisplaySetUIDs | undefined;
@@ -115,15 +144,16 @@ export function seriesSource(services: TrackedServices, viewportId?: string): { 
       const imageId = imageIds[index];
       const image = await loader.loadAndCacheImage(imageId);
       if (!image.photometricInterpretation) {
-        const pm = metaData()?.get('imagePixelModule', imageId)?.photometricInterpretation;
+        const pm = cs?.metaData?.get('imagePixelModule', imageId)?.photometricInterpretation;
         if (typeof pm === 'string') image.photometricInterpretation = pm;
       }
       const raw = rawSliceFromImage({ ...image, imageId });
       return {
         raw,
+        attributes: attributesFor(cs, imageId, ds, index, raw.frame),
         identity: {
           studyInstanceUID: ds?.StudyInstanceUID ?? '', seriesInstanceUID: ds?.SeriesInstanceUID ?? '',
-          sopInstanceUID: sopFor(imageId, ds, index), frame: raw.frame, sliceIndex: index, sliceCount: imageIds.length, imageId,
+          sopInstanceUID: sopFor(cs, imageId, ds, index), frame: raw.frame, sliceIndex: index, sliceCount: imageIds.length, imageId,
         },
       };
     },
@@ -131,13 +161,13 @@ export function seriesSource(services: TrackedServices, viewportId?: string): { 
 }
 
 /** Shows slice `index` in the viewport (stack viewports; volume viewports through Cornerstone's utility). */
-export async function jumpToSlice(services: TrackedServices, viewportId: string, index: number): Promise<void> {
+export async function jumpToSlice(services: TrackedServices, cs: CornerstoneLike | null, viewportId: string, index: number): Promise<void> {
   const vp = services.cornerstoneViewportService.getCornerstoneViewport(viewportId) as unknown as HostViewport & { setImageIdIndex?: (i: number) => Promise<unknown> } | null;
   if (!vp) return;
   if (typeof vp.setImageIdIndex === 'function') {
     await vp.setImageIdIndex(index);
     return;
   }
-  const jump = (globalThis as { cornerstone?: { utilities?: { jumpToSlice?: (el: HTMLElement, o: { imageIndex: number }) => Promise<void> } } }).cornerstone?.utilities?.jumpToSlice;
+  const jump = cs?.utilities?.jumpToSlice;
   if (jump && vp.element) await jump(vp.element, { imageIndex: index });
 }

@@ -1,11 +1,23 @@
-/** The session's history as CSV and JSON files (one row per classified slice), and the browser download. */
-import type { HistoryEntry } from './controller';
+/**
+ * The session's history as CSV and JSON files (one row per classified slice), and the browser download. A declined
+ * slice has its reason in `out_of_range` and no top class or probabilities.
+ */
+import type { HistoryEntry } from '../services/ClassificationService';
 
-const BASE_COLUMNS = ['time', 'source', 'study_instance_uid', 'series_instance_uid', 'sop_instance_uid', 'frame', 'slice', 'file', 'top_class', 'model_version', 'backend', 'ms'] as const;
+const BASE_COLUMNS = ['time', 'source', 'study_instance_uid', 'series_instance_uid', 'sop_instance_uid', 'frame', 'slice', 'file', 'top_class', 'out_of_range', 'model_version', 'backend', 'ms'] as const;
 
-/** RFC 4180 quoting: fields with a comma, quote or newline are quoted, quotes doubled. */
-function csvField(v: unknown): string {
-  const s = v === null || v === undefined ? '' : String(v);
+/**
+ * Text that a spreadsheet would run as a formula (=, +, -, @ first, or a leading tab / carriage return that it
+ * strips before looking) gets a leading apostrophe, so it is shown as text (OWASP "CSV injection"). Only text
+ * cells: numbers are written as numbers.
+ */
+export function neutralizeFormula(s: string): string {
+  return /^[=+\-@\t\r]/.test(s) ? `'${s}` : s;
+}
+
+/** RFC 4180 quoting: fields with a comma, quote or newline are quoted, quotes doubled; text cells neutralized. */
+export function csvField(v: unknown): string {
+  const s = v === null || v === undefined ? '' : typeof v === 'string' ? neutralizeFormula(v) : String(v);
   return /[",\r\n]/.test(s) ? `"${s.replace(/"/g, '""')}"` : s;
 }
 
@@ -16,9 +28,9 @@ export function historyToCsv(history: HistoryEntry[]): string {
     // A row from a model with other classes gets its probabilities by name, never by position.
     const p = classes.map((c) => {
       const i = h.classes.indexOf(c);
-      return i >= 0 ? h.probabilities[i] : '';
+      return i >= 0 && !h.outOfRange && i < h.probabilities.length ? h.probabilities[i] : '';
     });
-    return [h.at, h.source, h.studyInstanceUID, h.seriesInstanceUID, h.sopInstanceUID, h.frame, h.slice ?? '', h.file ?? '', h.top, h.modelVersion, h.backend, h.ms.toFixed(1), ...p];
+    return [h.at, h.source, h.studyInstanceUID, h.seriesInstanceUID, h.sopInstanceUID, h.frame, h.slice ?? '', h.file ?? '', h.top, h.outOfRange ?? '', h.modelVersion, h.backend, Number(h.ms.toFixed(1)), ...p];
   });
   return [header, ...rows].map((r) => r.map(csvField).join(',')).join('\r\n') + '\r\n';
 }

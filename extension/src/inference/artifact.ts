@@ -17,8 +17,20 @@ export interface VerifiedArtifact {
   weightData: ArrayBuffer;
   weightSpecs: object[];
   location: string;
-  /** Total bytes read and verified (card, model.json, shards). */
+  /** Total bytes read and verified (card, model.json, shards, feature-gate file). */
   bytes: number;
+  /** `in_range.features.file` (card_format 2), verified; null when the card has no feature gate. */
+  gaussians: Uint8Array | null;
+}
+
+/** Card formats this module reads: 1 (classifier only), 2 (+ calibration, in_range). */
+export const CARD_FORMATS = [1, 2];
+
+/** A file named by the card must be a plain relative path inside the model folder. */
+export function safeRelativePath(p: unknown): p is string {
+  if (typeof p !== 'string' || !p || p.length > 255) return false;
+  if (p.startsWith('/') || p.includes('\\') || /^[a-zA-Z]:/.test(p)) return false;
+  return p.split('/').every((seg) => seg !== '' && seg !== '.' && seg !== '..' && /^[A-Za-z0-9._-]+$/.test(seg));
 }
 
 const decoder = new TextDecoder();
@@ -50,7 +62,14 @@ async function resolveCard(source: ArtifactSource, version?: string): Promise<{ 
   const wanted = version ?? index.latest;
   const entry = (index.versions ?? []).find((v) => v.version === wanted);
   if (!entry) throw new Error(`${source.location}: version ${wanted} is not in ${REGISTRY_INDEX}`);
-  const dir = source.sub(entry.path ?? entry.version);
+  const folder = entry.path ?? entry.version;
+  // One plain folder name inside the registry (the rule `ssclnet publish` writes): no '/', '..', backslashes, drive letters.
+  if (typeof folder !== 'string' || !/^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/.test(folder)) {
+    throw new Error(
+      `${source.location}/${REGISTRY_INDEX}: version ${JSON.stringify(entry.version)} has folder ${JSON.stringify(folder)}; a version must be one plain folder name inside the registry`,
+    );
+  }
+  const dir = source.sub(folder);
   // Version folders are immutable, so the card may come from cache; its hash is checked anyway.
   const cardBytes = await mustRead(dir, CARD_NAME);
   const actual = await sha256Hex(cardBytes);
@@ -62,6 +81,25 @@ function checkCard(card: ModelCard, where: string): void {
   const missing = ['version', 'classes', 'preprocess', 'files'].filter((k) => card[k] === undefined);
   if (missing.length) throw new Error(`${where}: model card lacks ${missing.join(', ')}`);
   if (!Array.isArray(card.classes) || card.classes.length < 2) throw new Error(`${where}: model card needs 2+ classes`);
+  const format = card.card_format ?? 1;
+  if (!CARD_FORMATS.includes(format)) {
+    throw new Error(`${where}: card_format ${format} is not supported (this viewer reads ${CARD_FORMATS.join(', ')}); update the viewer`);
+  }
+  const cal = card.calibration;
+  if (cal) {
+    if (cal.method !== 'temperature') throw new Error(`${where}: calibration method ${String(cal.method)} is not supported (temperature)`);
+    if (!(typeof cal.temperature === 'number' && cal.temperature > 0 && Number.isFinite(cal.temperature))) {
+      throw new Error(`${where}: calibration.temperature must be a positive number`);
+    }
+  }
+  const gate = card.in_range?.features;
+  if (gate) {
+    if (gate.method !== 'mahalanobis-tied') throw new Error(`${where}: feature gate method ${String(gate.method)} is not supported (mahalanobis-tied)`);
+    if (!safeRelativePath(gate.file)) throw new Error(`${where}: in_range.features.file must be a relative path inside the model folder`);
+    if (!(Number.isInteger(gate.dim) && gate.dim > 0)) throw new Error(`${where}: in_range.features.dim must be a positive integer`);
+    if (!(typeof gate.threshold === 'number' && Number.isFinite(gate.threshold))) throw new Error(`${where}: in_range.features.threshold must be a number`);
+    if (typeof gate.layer !== 'string' || !gate.layer) throw new Error(`${where}: in_range.features.layer is missing`);
+  }
 }
 
 export async function loadVerifiedArtifact(source: ArtifactSource, version?: string): Promise<VerifiedArtifact> {
@@ -78,11 +116,24 @@ export async function loadVerifiedArtifact(source: ArtifactSource, version?: str
   const weightSpecs: object[] = [];
   for (const group of modelJson.weightsManifest) {
     for (const p of group.paths) {
+      if (!safeRelativePath(p) || !/^group\d{1,4}-shard\d{1,4}of\d{1,4}\.bin$/.test(p)) {
+        throw new Error(`${dir.location}/model.json: weight file ${JSON.stringify(p)} is not a shard name of this format`);
+      }
       const bytes = await mustRead(dir, p);
       await verifyBytes(p, bytes, card.files[p]);
       shards.push(bytes);
     }
     weightSpecs.push(...group.weights);
+  }
+  let gaussians: Uint8Array | null = null;
+  const gate = card.in_range?.features;
+  if (gate) {
+    gaussians = await mustRead(dir, gate.file);
+    await verifyBytes(gate.file, gaussians, card.files[gate.file]);
+    const want = 4 * (card.classes.length * gate.dim + gate.dim * gate.dim);
+    if (gaussians.byteLength !== want) {
+      throw new Error(`${dir.location}/${gate.file} has ${gaussians.byteLength} bytes; ${card.classes.length} classes x ${gate.dim} dims need ${want}`);
+    }
   }
   const total = shards.reduce((n, s) => n + s.byteLength, 0);
   const weightData = new Uint8Array(total);
@@ -97,6 +148,7 @@ export async function loadVerifiedArtifact(source: ArtifactSource, version?: str
     weightData: weightData.buffer,
     weightSpecs,
     location: dir.location,
-    bytes: total + modelBytes.byteLength + cardBytes.byteLength,
+    bytes: total + modelBytes.byteLength + cardBytes.byteLength + (gaussians?.byteLength ?? 0),
+    gaussians,
   };
 }

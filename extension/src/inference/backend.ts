@@ -45,9 +45,13 @@ export interface BackendChoice {
   reason: string;
 }
 
-/** Activate the first candidate that initialises; `wasmPaths` is where the tfjs-backend-wasm*.wasm files are served. */
-export async function activateBackend(preference: BackendPreference = 'auto', wasmPaths?: string): Promise<BackendChoice> {
-  const { order, reason } = backendCandidates(preference);
+/**
+ * Activate the first candidate that initialises; `wasmPaths` is where the tfjs-backend-wasm*.wasm files are served.
+ * `renderer`: the WebGL renderer string when the caller knows it better than `webglRenderer()` can (a Web Worker
+ * has no `document`: detect it there with an OffscreenCanvas and pass it; null = no WebGL).
+ */
+export async function activateBackend(preference: BackendPreference = 'auto', wasmPaths?: string, renderer?: string | null): Promise<BackendChoice> {
+  const { order, reason } = renderer === undefined ? backendCandidates(preference) : backendCandidates(preference, renderer);
   if (wasmPaths) setWasmPaths(wasmPaths);
   const failures: string[] = [];
   for (const name of [...new Set(order)]) {

@@ -1,23 +1,28 @@
-/** The panel's UI: what is on screen now, and the place the classification UI will take. */
-import React, { useEffect, useState, useSyncExternalStore } from 'react';
-import { WAITING, formatSeries, formatSlice, modalityWarning, type ViewerState } from '../viewerState';
-import { trackActiveViewport, type TrackedServices } from '../viewportTracker';
-import { ClassificationView } from '../classification/ClassificationView';
-import { jumpToSlice, readDisplayedSlice, seriesSource } from '../classification/displayedSlice';
-import { SeriesView } from '../classification/SeriesView';
-import { HistoryView } from '../classification/HistoryView';
-import { FileDropView, UpdateView } from '../classification/ExtrasView';
-import { readLocalFile } from '../classification/localFile';
-import { getController } from '../classification/instance';
-import { overlayText, setViewportOverlay } from '../classification/overlay';
+/**
+ * The panel: a view over the two services. It reads their state through useServiceState and sends every intent
+ * as an `ssclnet.*` command (the same ones hotkeys and the toolbar run). It fetches nothing and orchestrates
+ * nothing; the overlay on the viewport is a view of the same state.
+ */
+import React, { useEffect } from 'react';
+import { formatSeries, formatSlice, modalityWarning, type ViewerState } from '../viewerState';
+import { COMMANDS } from '../id';
+import { overlayFor, type ClassificationService } from '../services/ClassificationService';
+import type { ModelService } from '../services/ModelService';
+import { setViewportOverlay } from '../classification/overlay';
+import { ClassificationView } from './ClassificationView';
+import { SeriesView } from './SeriesView';
+import { HistoryView } from './HistoryView';
+import { FileDropView, UpdateView } from './ExtrasView';
+import { useServiceState } from './useService';
+import { styles } from './styles';
 
-const styles = {
-  root: { padding: '12px', color: '#d8e1ee', fontSize: '13px', lineHeight: 1.5, fontFamily: 'Inter, sans-serif' },
-  title: { fontSize: '14px', fontWeight: 600, color: '#5acce6', margin: '0 0 8px' },
-  label: { color: '#8ea3bd', marginRight: '6px' },
-  warning: { color: '#f0b45a', marginTop: '6px' },
-  section: { borderTop: '1px solid #2c3b53', paddingTop: '8px', marginTop: '8px' },
-} as const;
+/** Runs a command by name (OHIF's commandsManager.runCommand). */
+export type Run = (command: string, options?: Record<string, unknown>) => unknown;
+
+export interface PanelServices {
+  ssclnetModelService: ModelService;
+  ssclnetClassificationService: ClassificationService;
+}
 
 export function DisplayedImage({ state }: { state: ViewerState }) {
   if (state.kind === 'waiting') return <div data-testid="ssclnet-status">Waiting for a viewport…</div>;
@@ -39,70 +44,38 @@ export function DisplayedImage({ state }: { state: ViewerState }) {
   );
 }
 
-/** Auto mode waits this long after the last slice change, so scrolling through a stack runs one inference. */
-export const AUTO_DEBOUNCE_MS = 250;
-
-/** Classification of the displayed slice (issue "Classification in the viewer"). */
-export function ClassificationSlot({ services, state }: { services: TrackedServices; state: ViewerState }) {
-  const controller = getController();
-  const cs = useSyncExternalStore(controller.subscribe, controller.getState);
-  // A result describes one slice: when the user scrolls away it is cleared rather than shown for the new slice,
-  // and in auto mode the new slice is classified once scrolling pauses (older requests are dropped as stale).
-  const sliceKey = state.kind === 'showing' ? `${state.viewportId}:${state.slice.index}` : state.kind;
-  const ready = cs.model.kind === 'ready';
+/** The displayed slice's result drawn on its viewport (top class, or the decline in grey), or nothing. */
+export function ViewportOverlay({ service }: { service: ClassificationService }) {
+  const state = useServiceState(service);
+  const overlay = overlayFor(state);
+  const element = overlay ? service.viewportElement(overlay.viewportId) : null;
   useEffect(() => {
-    controller.clearResult();
-    if (!cs.auto || !ready || state.kind !== 'showing') return undefined;
-    const timer = setTimeout(() => void controller.classifySlice(() => readDisplayedSlice(services)), AUTO_DEBOUNCE_MS);
-    return () => clearTimeout(timer);
-  }, [controller, sliceKey, cs.auto, ready]); // eslint-disable-line react-hooks/exhaustive-deps
-
-  const element = state.kind === 'showing' ? services.cornerstoneViewportService.getCornerstoneViewport(state.viewportId)?.element : null;
-  // The overlay shows this slice's own result: the panel's, or the whole-series run's for this viewport.
-  let shown = cs.result && state.kind === 'showing' && (!cs.result.identity || cs.result.identity.sliceIndex === state.slice.index) ? cs.result.classification : null;
-  const series = cs.series;
-  if (!shown && state.kind === 'showing' && 'outcomes' in series && series.viewportId === state.viewportId && series.total === state.slice.count) {
-    shown = series.outcomes[state.slice.index]?.classification ?? null;
-  }
-  const text = cs.overlay && shown ? overlayText(shown.top.label, shown.top.probability, shown.modelVersion) : null;
-  useEffect(() => {
-    setViewportOverlay(element, text);
-  }, [element, text]);
-  useEffect(() => () => void setViewportOverlay(element, null), [element]);
-
-  const onClassify = () => {
-    void controller.classifySlice(() => readDisplayedSlice(services));
-  };
-  const classes = cs.model.kind === 'ready' ? (controller.model?.card.classes ?? []) : [];
-  return (
-    <>
-      <ClassificationView controller={controller} onClassify={onClassify} />
-      <SeriesView
-        series={cs.series}
-        ready={cs.model.kind === 'ready'}
-        current={state.kind === 'showing' ? state.slice.index : null}
-        classes={classes}
-        onRun={() => void controller.runSeries(() => seriesSource(services))}
-        onCancel={() => controller.cancelSeries()}
-        onJump={(i) => {
-          if ('viewportId' in cs.series) void jumpToSlice(services, cs.series.viewportId, i);
-        }}
-      />
-      <HistoryView history={cs.history} />
-      <FileDropView state={cs} onFile={(file) => void controller.classifyFile(file.name, () => readLocalFile(file))} />
-      <UpdateView state={cs} onCheck={() => void controller.checkForUpdate()} onConfirm={() => void controller.confirmUpdate()} />
-    </>
-  );
+    if (!element) return undefined;
+    setViewportOverlay(element, overlay!.text, overlay!.declined);
+    return () => void setViewportOverlay(element, null);
+  }, [element, overlay?.text, overlay?.declined]); // eslint-disable-line react-hooks/exhaustive-deps
+  return null;
 }
 
-export function PanelView({ services }: { services: TrackedServices }) {
-  const [state, setState] = useState<ViewerState>(WAITING);
-  useEffect(() => trackActiveViewport(services, setState), [services]);
+export function PanelView({ services, run }: { services: PanelServices; run: Run }) {
+  const classification = services.ssclnetClassificationService;
+  const model = services.ssclnetModelService;
+  const cs = useServiceState(classification);
+  const ms = useServiceState(model);
+  // The panel follows the active viewport while it is mounted, and needs the model (loaded once per page).
+  useEffect(() => classification.trackViewer(), [classification]);
+  useEffect(() => void run(COMMANDS.loadModel), []); // eslint-disable-line react-hooks/exhaustive-deps
+  const viewer = cs.viewer;
   return (
     <div style={styles.root} data-testid="ssclnet-panel">
       <h2 style={styles.title}>Brain MRI classification</h2>
-      <DisplayedImage state={state} />
-      <ClassificationSlot services={services} state={state} />
+      <DisplayedImage state={viewer} />
+      <ClassificationView model={ms} state={cs} run={run} />
+      <SeriesView series={cs.series} ready={ms.status.kind === 'ready'} current={viewer.kind === 'showing' ? viewer.slice.index : null} classes={model.classes} run={run} />
+      <HistoryView history={cs.history} run={run} />
+      <FileDropView file={cs.file} run={run} />
+      <UpdateView model={ms} run={run} />
+      <ViewportOverlay service={classification} />
     </div>
   );
 }

@@ -4,11 +4,11 @@
  */
 import React from 'react';
 import { createRoot, type Root } from 'react-dom/client';
-import { PanelView } from './PanelView';
-import type { TrackedServices } from '../viewportTracker';
+import { PanelView, type PanelServices } from './PanelView';
 
 export interface SsclnetPanelProps {
-  servicesManager: { services: TrackedServices };
+  servicesManager: { services: PanelServices };
+  commandsManager: { runCommand: (name: string, options?: Record<string, unknown>) => unknown };
 }
 
 export class SsclnetPanel extends React.Component<SsclnetPanelProps> {
@@ -17,8 +17,9 @@ export class SsclnetPanel extends React.Component<SsclnetPanelProps> {
 
   componentDidMount() {
     if (!this.container.current) return;
+    const { servicesManager, commandsManager } = this.props;
     this.root = createRoot(this.container.current);
-    this.root.render(<PanelView services={this.props.servicesManager.services} />);
+    this.root.render(<PanelView services={servicesManager.services} run={(name, options) => commandsManager.runCommand(name, options)} />);
   }
 
   componentWillUnmount() {

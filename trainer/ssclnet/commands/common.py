@@ -15,6 +15,21 @@ def add_data_args(p: argparse.ArgumentParser, *, split_help: str | None) -> None
                         "use the CPU count on a server)")
 
 
+def add_run_folder_args(p: argparse.ArgumentParser, *, checkpoint: str = "<out>/last.pt") -> None:
+    """--resume / --resume-if-exists / --force and the data sanity limits of the training commands."""
+    p.add_argument("--resume", action="store_true",
+                   help=f"continue the run in --out from {checkpoint}; refused when it does not exist or when "
+                        "run-defining settings changed (--epochs, --patience, --stop-after, devices may change)")
+    p.add_argument("--resume-if-exists", action="store_true",
+                   help="for job scripts: --resume when --out holds a checkpoint, else start a new run")
+    p.add_argument("--force", action="store_true",
+                   help="start a new run even though --out holds one (its best.pt/last.pt are replaced)")
+    p.add_argument("--max-missing", type=float, default=0.01,
+                   help="stop when more than this fraction of a set's files is missing or unreadable (default 0.01)")
+    p.add_argument("--allow-duplicate-rows", action="store_true",
+                   help="accept a file listed more than once in one set (never between training and test)")
+
+
 def add_runtime_args(p: argparse.ArgumentParser, *, train: bool = True) -> None:
     p.add_argument("--device", default="auto", help="auto (CUDA when present), cuda, cpu")
     p.add_argument("--seed", type=int, default=0, help="seed of weights, shuffling and augmentations")

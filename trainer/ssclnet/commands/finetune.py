@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 
 from ..config import add_config_arg
-from .common import add_data_args, add_runtime_args
+from .common import add_data_args, add_run_folder_args, add_runtime_args
 
 EXAMPLE = """examples:
   ssclnet finetune --data splits-protocol-500.csv --init runs/pretrain/last.pt --encoder finetune --out runs/ft
@@ -27,7 +27,8 @@ def add_parser(sub) -> None:
                    help="pretrain checkpoint (or any ssclnet checkpoint / ResNet-18 state dict), or 'scratch'")
     p.add_argument("--encoder", choices=("frozen", "finetune"), default="finetune",
                    help="frozen: linear probe; finetune: train all, encoder at lr x --encoder-lr-scale")
-    p.add_argument("--classes", help="comma-separated class order (default: sorted label names)")
+    p.add_argument("--classes", help="comma-separated class order (default: the --init checkpoint's classes, else "
+                                     "glioma,meningioma,notumor,pituitary); any other label in the data is an error")
     p.add_argument("--epochs", type=int, default=100, help="maximum epochs (early stopping usually ends sooner)")
     p.add_argument("--batch-size", type=int, default=64)
     p.add_argument("--lr", type=float, default=1e-3, help="Adam learning rate of the classifier head")
@@ -38,7 +39,10 @@ def add_parser(sub) -> None:
     p.add_argument("--image-size", type=int, help="input side (default: the pretrained encoder's, else 224)")
     p.add_argument("--augment", action=argparse.BooleanOptionalAction, default=True,
                    help="mild train-time augmentation (rotation ±10°, h-flip, crop 90-100%%, light jitter)")
-    p.add_argument("--resume", action="store_true", help="continue from <out>/last.pt when it exists")
+    p.add_argument("--contrast-randomise", type=float, default=0.0, metavar="P",
+                   help="with probability P per training image, remap its intensities with a random curve "
+                        "(monotone/inverted/non-monotone), gamma, bias field, blur, noise (default 0: off)")
+    add_run_folder_args(p)
     add_runtime_args(p)
     p.set_defaults(func=run)
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 
 from ..config import add_config_arg
-from .common import add_data_args, add_runtime_args
+from .common import add_data_args, add_run_folder_args, add_runtime_args
 
 EXAMPLE = """example:
   ssclnet pretrain --data ../shared/data/brain-mri-2d/dev/splits-protocol-500.csv \\
@@ -32,7 +32,7 @@ def add_parser(sub) -> None:
     p.add_argument("--temperature", type=float, default=0.5, help="NT-Xent temperature (see docs/trainer.md)")
     p.add_argument("--image-size", type=int, default=224, help="input side, stored in the preprocessing spec")
     p.add_argument("--init", help="start the encoder from a local checkpoint (ssclnet or a ResNet-18 state dict)")
-    p.add_argument("--resume", action="store_true", help="continue from <out>/last.pt when it exists")
+    add_run_folder_args(p)
     p.add_argument("--sync-bn", action=argparse.BooleanOptionalAction, default=True,
                    help="BatchNorm statistics across all processes under torchrun")
     p.add_argument("--monitor-every", type=int, default=5,

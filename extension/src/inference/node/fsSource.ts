@@ -20,7 +20,9 @@ export function fsSource(dir: string): ArtifactSource {
       }
     },
     sub(rel) {
-      return fsSource(path.resolve(root, rel));
+      const target = path.resolve(root, rel);
+      if (target !== root && !target.startsWith(root + path.sep)) throw new Error(`${rel}: path escapes ${root}`);
+      return fsSource(target);
     },
   };
 }

@@ -1,0 +1,38 @@
+/**
+ * Entry of dist/ssclnet-inference.js. Started as a module Web Worker (the default), it answers the viewer's
+ * requests ({id, method, args} -> {id, ok, result | error}); imported on the page (configuration
+ * `inference: 'main'`, for comparison), it hands out an InferenceCore that runs on the main thread.
+ */
+import { InferenceCore } from './core';
+import type { CoreMethod, WorkerRequest, WorkerResponse } from './types';
+
+export { InferenceCore };
+
+export function createInferenceCore(): InferenceCore {
+  return new InferenceCore('main');
+}
+
+const METHODS: CoreMethod[] = ['load', 'verify', 'classify', 'classifyFile', 'info'];
+
+interface WorkerScope {
+  onmessage: ((e: MessageEvent<WorkerRequest>) => void) | null;
+  postMessage: (message: WorkerResponse) => void;
+}
+
+const isWorker = typeof self !== 'undefined' && typeof (globalThis as { WorkerGlobalScope?: unknown }).WorkerGlobalScope !== 'undefined' && typeof (globalThis as { document?: unknown }).document === 'undefined';
+
+if (isWorker) {
+  const scope = self as unknown as WorkerScope;
+  const core = new InferenceCore('worker');
+  scope.onmessage = (e) => {
+    const { id, method, args } = e.data;
+    if (!METHODS.includes(method)) {
+      scope.postMessage({ id, ok: false, error: `unknown method ${String(method)}` });
+      return;
+    }
+    (core[method] as (a: unknown) => Promise<unknown>)(args).then(
+      (result) => scope.postMessage({ id, ok: true, result }),
+      (err) => scope.postMessage({ id, ok: false, error: err instanceof Error ? err.message : String(err) }),
+    );
+  };
+}

