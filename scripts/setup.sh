@@ -3,7 +3,7 @@
 #   --viewer   npm dependencies (npm ci) and the OHIF release (package.json config.ohifVersion, npm pack into .ohif/):
 #              the prebuilt viewer and @ohif/core's bundle for the unit tests
 #   --trainer  the Python trainer package (pip, editable, with test and lint dependencies: pytest, ruff)
-#   --system   Debian packages: chromium (browser tests), orthanc + orthanc-dicomweb (the PACS)
+#   --system   Debian packages: chromium (browser tests), orthanc + orthanc-dicomweb (the PACS), dicom3tools + dcmtk (SR checks)
 #   --all      all three
 #   --help     this text
 set -euo pipefail
@@ -40,6 +40,9 @@ if [ $want_system = 1 ]; then
   command -v chromium >/dev/null || missing+=(chromium)
   [ -x /usr/sbin/Orthanc ] || missing+=(orthanc)
   [ -f /usr/share/orthanc/plugins/libOrthancDicomWeb.so ] || missing+=(orthanc-dicomweb)
+  # the SR validity tests (tests/unit/report.sr.test.ts): dciodvfy (dicom3tools) and dsrdump (dcmtk)
+  command -v dciodvfy >/dev/null || missing+=(dicom3tools)
+  command -v dsrdump >/dev/null || missing+=(dcmtk)
   if [ ${#missing[@]} -gt 0 ]; then
     if [ "$(id -u)" != 0 ]; then
       echo "setup.sh: please install the Debian packages: ${missing[*]} (needs root)" >&2; exit 1

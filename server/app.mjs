@@ -7,7 +7,9 @@ import { appConfigScript, buildAppConfig, DICOMWEB_PATH, PLUGIN_PATH, SAMPLE_PAT
 import { loadManifestTemplate, manifestForOrigin } from './manifest.mjs';
 import { originFromRequest } from './origin.mjs';
 import { proxyRequest } from './proxy.mjs';
-import { applySecurityHeaders, checkHostAndOrigin, DATA_CSP, inlineScriptHashes, parsePublicHosts, securityHeaders } from './security.mjs';
+import {
+  applySecurityHeaders, checkHostAndOrigin, cspString, DATA_CSP, INFERENCE_WORKER_SCRIPT, inlineScriptHashes, parsePublicHosts, securityHeaders, workerCspDirectives,
+} from './security.mjs';
 import { resolveInside, sendFile } from './staticFiles.mjs';
 
 const NO_CACHE = 'no-cache';
@@ -53,7 +55,9 @@ export function createViewerServer(opts) {
   const template = loadManifestTemplate(path.join(sampleDir, 'study.json'));
   const log = opts.log ?? (() => {});
   const publicHosts = parsePublicHosts(opts.publicHosts ?? []);
-  const headers = securityHeaders({ inlineHashes: inlineScriptHashes(fs.readFileSync(indexHtml, 'utf8')) });
+  const inlineHashes = inlineScriptHashes(fs.readFileSync(indexHtml, 'utf8'));
+  const headers = securityHeaders({ inlineHashes });
+  const workerCsp = cspString(workerCspDirectives(inlineHashes));
 
   const handle = (req, res) => {
     const url = req.url ?? '/';
@@ -93,6 +97,8 @@ export function createViewerServer(opts) {
       const file = resolveInside(path.resolve(root), pathname.slice(prefix.length));
       if (!file || (allowed && !allowed.test(file))) return notFound(res);
       if (allowed) res.setHeader('content-security-policy', DATA_CSP);
+      // The inference worker's own policy: its tfjs-wasm pthread workers run from blob: URLs (see security.mjs).
+      if (prefix === PLUGIN_PATH + '/' && path.basename(file) === INFERENCE_WORKER_SCRIPT) res.setHeader('content-security-policy', workerCsp);
       return sendFile(req, res, file, cache(file));
     }
     const file = pathname === '/' ? null : resolveInside(ohifDir, pathname.slice(1));

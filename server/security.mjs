@@ -13,7 +13,8 @@ import net from 'node:net';
  *   @cornerstonejs/codec-* decoders) build functions with `new Function`, and WebAssembly needs
  *   'wasm-unsafe-eval' (implied by 'unsafe-eval'). No other origin may supply scripts; no inline event handlers.
  * - style-src 'unsafe-inline': React style attributes and libraries that inject <style> elements.
- * - worker-src blob:: cornerstone and the codecs start workers from blob: URLs as well as from our files.
+ * - worker-src blob:: cornerstone and the codecs start workers from blob: URLs as well as from our files, and
+ *   tfjs-wasm's threaded build starts its pthread workers from blob: URLs (cross-origin isolated pages only).
  * - img/font/media/connect data: and blob:: thumbnails, cine, fonts and fetches of object URLs.
  * - frame-ancestors 'none' (with X-Frame-Options DENY for old browsers): nobody may frame the viewer.
  */
@@ -34,6 +35,19 @@ export function cspDirectives(inlineScriptHashes = []) {
     'frame-ancestors': ["'none'"],
   };
 }
+
+/**
+ * The CSP of the inference worker's script (dist/ssclnet-inference.js): the page's, plus blob: in script-src. A
+ * worker's policy comes with its own script response, and the workers it starts from blob: URLs inherit it:
+ * tfjs-wasm's threaded build starts its pthread workers that way and they importScripts() a blob: copy of the
+ * wasm glue. Only this worker (no DOM, our code only) gets it; the page's script-src stays without blob:.
+ */
+export function workerCspDirectives(inlineScriptHashes = []) {
+  const d = cspDirectives(inlineScriptHashes);
+  return { ...d, 'script-src': [...d['script-src'], 'blob:'] };
+}
+
+export const INFERENCE_WORKER_SCRIPT = 'ssclnet-inference.js';
 
 export function cspString(directives) {
   return Object.entries(directives).map(([k, v]) => `${k} ${v.join(' ')}`).join('; ');
@@ -60,8 +74,13 @@ export function securityHeaders({ inlineHashes = [] } = {}) {
     ['referrer-policy', 'no-referrer'],
     ['x-frame-options', 'DENY'],
     ['cross-origin-resource-policy', 'same-origin'],
+    // Cross-origin isolation: with both, the page is `crossOriginIsolated`, so SharedArrayBuffer exists (tfjs-wasm
+    // threads, Cornerstone's shared volume buffers for MPR). Everything the viewer loads is same-origin (our files,
+    // the OHIF dist, the proxied PACS), and every response carries CORP same-origin, so require-corp breaks nothing;
+    // workers (ours, Cornerstone's, tfjs-wasm's blob: pthread workers) inherit the isolation.
+    ['cross-origin-opener-policy', 'same-origin'],
+    ['cross-origin-embedder-policy', 'require-corp'],
     ['permissions-policy', 'camera=(), microphone=(), geolocation=(), payment=(), usb=()'],
-    // Cross-origin isolation (COOP/COEP) is deliberately not set yet; add it here when the viewer needs it.
   ];
 }
 

@@ -5,16 +5,22 @@
 import { COMMANDS, COMMANDS_CONTEXT } from './id';
 import type { ClassificationService } from './services/ClassificationService';
 import type { ModelService } from './services/ModelService';
+import type { ReportService } from './services/ReportService';
+import type { HeatmapService } from './services/HeatmapService';
 import { download, historyToCsv, historyToJson } from './classification/exportHistory';
 
 export interface SsclnetServices {
   ssclnetModelService: ModelService;
   ssclnetClassificationService: ClassificationService;
+  ssclnetReportService?: ReportService;
+  ssclnetHeatmapService?: HeatmapService;
 }
 
 export function getCommandsModule({ servicesManager }: { servicesManager: { services: SsclnetServices } }) {
   const model = () => servicesManager.services.ssclnetModelService;
   const classification = () => servicesManager.services.ssclnetClassificationService;
+  const report = () => servicesManager.services.ssclnetReportService;
+  const heatmap = () => servicesManager.services.ssclnetHeatmapService;
 
   const actions = {
     /** Classify the displayed slice of the active viewport (or `viewportId`). */
@@ -41,6 +47,18 @@ export function getCommandsModule({ servicesManager }: { servicesManager: { serv
     rollBackModel: () => model().rollBack(),
     classifyFile: ({ file }: { file: File }) => classification().classifyFile(file),
     showSlice: ({ index }: { index: number }) => classification().showSlice(index),
+    /** Shows the slice of a history row (its series in the active viewport when needed). */
+    showHistoryEntry: ({ entry }: { entry: Parameters<ClassificationService['showHistoryEntry']>[0] }) => classification().showHistoryEntry(entry),
+    /** Stores the SR of the last series run (or the displayed series' classified slices) in the PACS, or downloads it. */
+    saveReport: () => report()?.saveReport() ?? false,
+    /** Looks up this algorithm's earlier SRs in the displayed study. */
+    findPriorResults: () => report()?.findPriorResults() ?? [],
+    /** Shows a prior SR's results in the strip and the overlay (no model run). */
+    showPriorResult: ({ sopInstanceUID }: { sopInstanceUID: string }) => report()?.showPrior(sopInstanceUID) ?? false,
+    /** Shows / hides the heatmap (Grad-CAM of the displayed slice's predicted class) on the viewport. */
+    toggleHeatmap: () => heatmap()?.toggle() ?? false,
+    setHeatmap: ({ value }: { value: boolean }) => heatmap()?.setEnabled(!!value),
+    setHeatmapOpacity: ({ value }: { value: number }) => heatmap()?.setOpacity(Number(value)),
     exportHistory: ({ format = 'csv' }: { format?: 'csv' | 'json' } = {}) => {
       const history = classification().getState().history;
       if (!history.length) return;

@@ -29,6 +29,13 @@ export const COMMANDS = {
   classifyFile: 'ssclnet.classifyFile',
   showSlice: 'ssclnet.showSlice',
   exportHistory: 'ssclnet.exportHistory',
+  showHistoryEntry: 'ssclnet.showHistoryEntry',
+  saveReport: 'ssclnet.saveReport',
+  findPriorResults: 'ssclnet.findPriorResults',
+  showPriorResult: 'ssclnet.showPriorResult',
+  toggleHeatmap: 'ssclnet.toggleHeatmap',
+  setHeatmap: 'ssclnet.setHeatmap',
+  setHeatmapOpacity: 'ssclnet.setHeatmapOpacity',
 } as const;
 
 /** The toolbar button that classifies the displayed slice. */

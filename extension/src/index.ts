@@ -22,9 +22,11 @@ import { cornerstoneFrom, type ExtensionManagerLike } from './host/cornerstone';
 import { createOhifHost, type ViewerHost } from './host/ohifHost';
 import { ModelService, type FetchIndex } from './services/ModelService';
 import { ClassificationService } from './services/ClassificationService';
+import { ReportService, type DataSourceInfo } from './services/ReportService';
+import { HeatmapService } from './services/HeatmapService';
 import type { TrackedServices } from './viewportTracker';
 
-export { ModelService, ClassificationService, getCommandsModule };
+export { ModelService, ClassificationService, ReportService, HeatmapService, getCommandsModule };
 
 export interface ServicesManagerLike {
   services: Record<string, unknown>;
@@ -39,11 +41,24 @@ export interface PreRegistrationArgs {
   configuration?: SsclnetConfigInput;
 }
 
+/**
+ * The active data source as the report sees it: DICOMweb (OHIF's dicomweb data source: its STOW root, or WADO root)
+ * or something else (the embedded demo's dicomjson: the report is downloaded instead).
+ */
+export function activeDataSource(extensionManager: ExtensionManagerLike | undefined): DataSourceInfo {
+  const em = extensionManager as unknown as { getActiveDataSource?: () => { getConfig?: () => Record<string, unknown> }[] } | undefined;
+  const config = em?.getActiveDataSource?.()?.[0]?.getConfig?.() ?? {};
+  const name = String(config.friendlyName ?? config.name ?? '');
+  const root = [config.stowRoot, config.wadoRoot, config.qidoRoot].find((r) => typeof r === 'string' && r) as string | undefined;
+  return root && !config.manifestUrl ? { kind: 'dicomweb', root, name } : { kind: 'other', name };
+}
+
 /** Test seams: a stand-in engine, registry fetch or viewer host instead of the real ones. */
 export interface Overrides {
   engine?: InferenceEngine;
   fetch?: FetchIndex;
   host?: ViewerHost;
+  dataSource?: () => DataSourceInfo;
 }
 
 export function registerServices({ servicesManager, extensionManager, appConfig, configuration }: PreRegistrationArgs, overrides: Overrides = {}): SsclnetConfig {
@@ -53,6 +68,11 @@ export function registerServices({ servicesManager, extensionManager, appConfig,
   const modelService = servicesManager.services[ModelService.REGISTRATION.name] as ModelService;
   const host = overrides.host ?? createOhifHost(servicesManager.services as unknown as TrackedServices, cornerstoneFrom(extensionManager));
   servicesManager.registerService(ClassificationService.REGISTRATION, { modelService, host, autoDebounceMs: config.autoDebounceMs });
+  const classificationService = servicesManager.services[ClassificationService.REGISTRATION.name] as ClassificationService;
+  servicesManager.registerService(ReportService.REGISTRATION, {
+    modelService, classificationService, host, dataSource: overrides.dataSource ?? (() => activeDataSource(extensionManager)),
+  });
+  servicesManager.registerService(HeatmapService.REGISTRATION, { modelService, classificationService, host });
   return config;
 }
 
@@ -67,8 +87,8 @@ export function getPanelModule({ servicesManager, commandsManager }: PanelModule
     {
       name: PANEL_NAME,
       iconName: 'tab-linear',
-      iconLabel: 'SSCLNet',
-      label: 'SSCLNet',
+      iconLabel: 'Brain MRI AI',
+      label: 'Brain MRI AI',
       // A class component instance per mount; the closure passes OHIF's managers without host React hooks.
       component: class BoundPanel extends SsclnetPanel {
         static defaultProps = { servicesManager, commandsManager };

@@ -26,6 +26,28 @@ export interface ManifestStudy {
   AccessionNumber?: string;
   Modalities?: string;
   NumInstances?: number;
+  /** The manifest's series (dicomjson format: series metadata and instances). */
+  series?: ManifestSeries[];
+}
+
+export interface ManifestSeries {
+  SeriesInstanceUID: string;
+  SeriesDescription?: string;
+  SeriesNumber?: number | string;
+  Modality?: string;
+  SeriesDate?: string;
+  instances?: unknown[];
+}
+
+/** A series row, in the shape OHIF's DICOMweb source returns (the study list's preview reads these). */
+export interface SeriesRow {
+  studyInstanceUid: string;
+  seriesInstanceUid: string;
+  modality: string;
+  seriesNumber: string;
+  seriesDate: string;
+  numSeriesInstances: number;
+  description: string;
 }
 
 /** The study list's filters, as OHIF 3.13's worklist passes them (unset ones are absent). */
@@ -37,6 +59,10 @@ export interface StudyFilters {
   accessionNumber?: string;
   startDate?: string;
   endDate?: string;
+  /** The viewer's Studies panel asks for the open study by UID, then for the patient's studies by exact MRN. */
+  studyInstanceUid?: string;
+  StudyInstanceUID?: string;
+  disableWildcard?: boolean;
   [key: string]: unknown;
 }
 
@@ -57,10 +83,18 @@ export interface StudyRow {
 const contains = (value: string | undefined, needle: string | undefined) =>
   !needle || (value ?? '').toLowerCase().includes(needle.replace(/\*/g, '').toLowerCase());
 
+const uidFilter = (f: StudyFilters): string[] => {
+  const v = f.studyInstanceUid ?? f.StudyInstanceUID;
+  if (Array.isArray(v)) return v.map(String);
+  return typeof v === 'string' && v ? v.split(/[,\\]/).map((x) => x.trim()).filter(Boolean) : [];
+};
+
 export function filterStudies(studies: ManifestStudy[], f: StudyFilters): StudyRow[] {
+  const uids = uidFilter(f);
   return studies
     .filter((s) =>
-      contains(s.PatientID, f.patientId) &&
+      (!uids.length || uids.includes(s.StudyInstanceUID)) &&
+      (f.disableWildcard && f.patientId ? (s.PatientID ?? '') === f.patientId : contains(s.PatientID, f.patientId)) &&
       contains(s.PatientName, f.patientName) &&
       contains(s.StudyDescription, f.studyDescription) &&
       contains(s.AccessionNumber, f.accessionNumber) &&
@@ -73,6 +107,22 @@ export function filterStudies(studies: ManifestStudy[], f: StudyFilters): StudyR
       instances: s.NumInstances, NumInstances: s.NumInstances,
     }));
 }
+/** The series of a study in the manifest, as series rows (OHIF's dicomjson has no series search). */
+export function seriesRows(studies: ManifestStudy[], studyInstanceUid: unknown): SeriesRow[] {
+  const uid = typeof studyInstanceUid === 'string' ? studyInstanceUid : (studyInstanceUid as { studyInstanceUid?: string } | null)?.studyInstanceUid;
+  const study = studies.find((s) => s.StudyInstanceUID === uid);
+  if (!study) return [];
+  return (study.series ?? []).map((se) => ({
+    studyInstanceUid: study.StudyInstanceUID,
+    seriesInstanceUid: se.SeriesInstanceUID,
+    modality: se.Modality ?? '',
+    seriesNumber: se.SeriesNumber === undefined || se.SeriesNumber === null ? '' : String(se.SeriesNumber),
+    seriesDate: se.SeriesDate ?? study.StudyDate ?? '',
+    numSeriesInstances: se.instances?.length ?? 0,
+    description: se.SeriesDescription ?? '',
+  }));
+}
+
 interface ModuleEntry { createDataSource: (configuration: unknown, servicesManager: unknown, extensionManager?: unknown) => DicomJsonApi }
 export interface ExtensionManagerLike { getModuleEntry: (namespace: string) => ModuleEntry | undefined }
 
@@ -109,19 +159,24 @@ async function fetchManifestStudies(url: string): Promise<ManifestStudy[]> {
 
 export function wrapDicomJson(base: DicomJsonApi, manifestUrl: string, loadStudies = fetchManifestStudies): DicomJsonApi {
   let studies: Promise<ManifestStudy[]> | null = null;
+  const manifest = () => {
+    studies ??= loadStudies(manifestUrl).catch((err) => {
+      studies = null; // let a retry fetch again
+      throw err;
+    });
+    return studies;
+  };
   return {
     ...base,
     query: {
       ...base.query,
       studies: {
         ...base.query.studies,
-        search: async (filters: StudyFilters) => {
-          studies ??= loadStudies(manifestUrl).catch((err) => {
-            studies = null; // let a retry fetch again
-            throw err;
-          });
-          return filterStudies(await studies, filters ?? {});
-        },
+        search: async (filters: StudyFilters) => filterStudies(await manifest(), filters ?? {}),
+      },
+      series: {
+        ...(base.query.series as object),
+        search: async (studyInstanceUid: unknown) => seriesRows(await manifest(), studyInstanceUid),
       },
     },
     initialize: (args) => base.initialize({ ...args, query: withManifestUrl(args.query, manifestUrl) }),

@@ -12,6 +12,8 @@ export const COMMANDS = {
   toggleOverlay: 'ssclnet.toggleOverlay',
   switchModel: 'ssclnet.switchModel',
   loadModel: 'ssclnet.loadModel',
+  toggleHeatmap: 'ssclnet.toggleHeatmap',
+  saveReport: 'ssclnet.saveReport',
 } as const;
 
 export const CLASSIFY_BUTTON_ID = 'ssclnetClassify';

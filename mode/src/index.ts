@@ -1,5 +1,5 @@
 /**
- * The "Brain MRI classification" mode (default export, loaded by URL as an ES module): OHIF's study browser on
+ * The "Brain MRI AI" mode (brain MRI slice classification) (default export, loaded by URL as an ES module): OHIF's study browser on
  * the left, our panel on the right, Cornerstone stack viewports, for studies that contain MR series; a toolbar
  * with the classify button; the extension's commands bound to hotkeys.
  */
@@ -9,7 +9,8 @@ export { CLASSIFY_BUTTON_ID, COMMANDS, PANEL_ID };
 
 export const MODE_ID = 'ssclnet';
 export const ROUTE_NAME = 'ssclnet';
-export const DISPLAY_NAME = 'Brain MRI classification';
+/** Short enough for the study list's mode button (OHIF cuts longer names: "Brain MRI classi…"). */
+export const DISPLAY_NAME = 'Brain MRI AI';
 
 const ohif = {
   layout: '@ohif/extension-default.layoutTemplateModule.viewerLayout',
@@ -58,34 +59,85 @@ export const ssclnetHotkeys = [
   { commandName: COMMANDS.cancel, label: 'Cancel classification', keys: ['shift+x'], isEditable: true },
   { commandName: COMMANDS.toggleOverlay, label: 'Show/hide classification overlay', keys: ['o'], isEditable: true },
   { commandName: COMMANDS.switchModel, label: 'Switch to the latest model', keys: ['shift+m'], isEditable: true },
+  { commandName: COMMANDS.toggleHeatmap, label: 'Show/hide the heatmap (where the model looked)', keys: ['shift+h'], isEditable: true },
+  { commandName: COMMANDS.saveReport, label: 'Save the result to the PACS (DICOM SR)', keys: ['shift+s'], isEditable: true },
 ];
 
 /**
- * The toolbar: the host's toolbar service with a button of the host's standard type ('ohif.toolButton', from
- * OHIF's default extension) that runs our classify command. Issue 18 extends this section with OHIF's standard
- * viewer tools (window/level, zoom, pan, layout, ...).
+ * The toolbar. The viewer's standard tools are the host's own button definitions: OHIF 3.13's cornerstone extension
+ * publishes them as the `cornerstone.toolbarButtons` customization (the same list OHIF's basic and longitudinal modes
+ * use); the mode picks the ones a radiologist needs for brain MR slices and adds its classify button. Against a host
+ * without that customization, the mode falls back to its own copies of the same definitions.
+ *
+ * MPR is left out: this mode's hanging protocol and tool group are stack-only (no 'mpr' tool group, no volume
+ * loader set up), so the layout selector's MPR presets are not offered by the mode itself.
  */
-export const toolbarButtons = [
-  {
-    id: CLASSIFY_BUTTON_ID,
-    uiType: 'ohif.toolButton',
-    props: {
-      icon: 'tab-linear',
-      label: 'Classify slice',
-      tooltip: 'Classify the displayed slice (K)',
-      commands: COMMANDS.classifySlice,
-      evaluate: 'evaluate.action',
-    },
+export const classifyButton = {
+  id: CLASSIFY_BUTTON_ID,
+  uiType: 'ohif.toolButton',
+  props: {
+    icon: 'tab-linear',
+    label: 'Classify slice',
+    tooltip: 'Classify the displayed slice (K)',
+    commands: COMMANDS.classifySlice,
+    evaluate: 'evaluate.action',
   },
+};
+/** Our own buttons (the classify button). */
+export const toolbarButtons = [classifyButton];
+
+const setToolActiveToolbar = { commandName: 'setToolActiveToolbar', commandOptions: { toolGroupIds: ['default'] } };
+const toolButton = (id: string, icon: string, label: string, commands: unknown, evaluate: unknown = 'evaluate.cornerstoneTool', tooltip = label) => ({
+  id, uiType: 'ohif.toolButton', props: { icon, label, tooltip, commands, evaluate },
+});
+/** Copies of OHIF 3.13's definitions (extensions/cornerstone/src/customizations/toolbarButtonsCustomization.ts). */
+export const fallbackStandardButtons = [
+  { id: 'MoreTools', uiType: 'ohif.toolButtonList', props: { buttonSection: true } },
+  toolButton('WindowLevel', 'tool-window-level', 'Window Level', setToolActiveToolbar),
+  toolButton('Zoom', 'tool-zoom', 'Zoom', setToolActiveToolbar),
+  toolButton('Pan', 'tool-move', 'Pan', setToolActiveToolbar),
+  toolButton('StackScroll', 'tool-stack-scroll', 'Stack Scroll', setToolActiveToolbar),
+  toolButton('Reset', 'tool-reset', 'Reset View', 'resetViewport', 'evaluate.action'),
+  toolButton('invert', 'tool-invert', 'Invert', 'invertViewport', 'evaluate.viewportProperties.toggle', 'Invert Colors'),
+  toolButton('rotate-right', 'tool-rotate-right', 'Rotate Right', 'rotateViewportCW', 'evaluate.action', 'Rotate +90'),
+  toolButton('flipHorizontal', 'tool-flip-horizontal', 'Flip Horizontal', 'flipViewportHorizontal', 'evaluate.viewportProperties.toggle'),
+  toolButton('Capture', 'tool-capture', 'Capture', 'showDownloadViewportModal', 'evaluate.action'),
+  { id: 'Layout', uiType: 'ohif.layoutSelector', props: { rows: 3, columns: 4, evaluate: 'evaluate.action' } },
+  { id: 'windowLevelMenu', uiType: 'ohif.windowLevelMenu', props: { icon: 'WindowLevel', label: 'Window Level', tooltip: 'Window/level presets', evaluate: { name: 'evaluate.windowLevelMenu' } } },
 ];
+
 export const PRIMARY_SECTION = 'primary';
-export const toolbarSections = { [PRIMARY_SECTION]: [CLASSIFY_BUTTON_ID] };
+/** Window/level presets: OHIF's window-level menu in the viewport's bottom-left corner (as in OHIF's own modes). */
+export const WL_PRESETS_SECTION = 'viewportActionMenu.bottomLeft';
+export const toolbarSections: Record<string, string[]> = {
+  [PRIMARY_SECTION]: ['WindowLevel', 'Zoom', 'Pan', 'StackScroll', 'Reset', 'Layout', 'MoreTools', CLASSIFY_BUTTON_ID],
+  MoreTools: ['invert', 'rotate-right', 'flipHorizontal', 'Capture'],
+  [WL_PRESETS_SECTION]: ['windowLevelMenu'],
+};
+
+interface ButtonDef { id: string; [k: string]: unknown }
+/**
+ * The buttons the sections name: the host's definitions (`cornerstone.toolbarButtons`) where it has them, our copies
+ * otherwise (their tool commands name this mode's 'default' tool group); plus ours.
+ */
+export function composeToolbarButtons(hostButtons: unknown): ButtonDef[] {
+  const wanted = new Set(Object.values(toolbarSections).flat());
+  wanted.delete(CLASSIFY_BUTTON_ID);
+  const host = new Map<string, ButtonDef>();
+  if (Array.isArray(hostButtons)) for (const b of hostButtons as ButtonDef[]) if (b && typeof b.id === 'string') host.set(b.id, b);
+  const out: ButtonDef[] = [];
+  for (const fallback of fallbackStandardButtons) {
+    if (!wanted.has(fallback.id)) continue;
+    out.push(host.get(fallback.id) ?? fallback);
+  }
+  return [...out, ...toolbarButtons];
+}
 
 interface ToolDef { toolName: string; bindings?: { mouseButton: number }[] }
 interface ModeServices {
   toolGroupService: { createToolGroupAndAddTools: (id: string, tools: Record<string, ToolDef[]>) => void; destroy: () => void };
   toolbarService?: { register: (buttons: unknown[], replace?: boolean) => void; updateSection: (section: string, ids: string[]) => void };
-  customizationService?: { setCustomizations: (customizations: Record<string, unknown>) => void };
+  customizationService?: { setCustomizations: (customizations: Record<string, unknown>) => void; getCustomization?: (id: string) => unknown };
   uiDialogService?: { hideAll?: () => void };
   uiModalService?: { hide?: () => void };
 }
@@ -111,7 +163,7 @@ function onModeEnter({ servicesManager, extensionManager, commandsManager }: Mod
   });
   const { toolbarService, customizationService } = servicesManager.services;
   if (toolbarService) {
-    toolbarService.register(toolbarButtons);
+    toolbarService.register(composeToolbarButtons(customizationService?.getCustomization?.('cornerstone.toolbarButtons')));
     for (const [section, ids] of Object.entries(toolbarSections)) toolbarService.updateSection(section, ids);
   }
   customizationService?.setCustomizations({ 'ohif.hotkeyBindings': { $push: ssclnetHotkeys } });

@@ -56,6 +56,12 @@ async function waitForSlice(expected) {
   await page.waitForFunction(([s, want]) => document.querySelector(s)?.textContent?.trim() === want, [sel('ssclnet-slice'), expected]);
 }
 
+/** Opens a collapsible panel section (history, file, model start closed). */
+async function openSection(id) {
+  if ((await page.getAttribute(sel(`ssclnet-section-${id}`), 'data-open')) !== 'true') await page.click(sel(`ssclnet-section-toggle-${id}`));
+  await page.waitForSelector(`${sel(`ssclnet-section-${id}`)}[data-open="true"]`);
+}
+
 /** Clicks "Classify slice" and returns what the panel shows, checked against the Node evaluator. */
 async function classifyAndCheck() {
   await page.click(sel('ssclnet-classify'));
@@ -70,6 +76,7 @@ async function checkShownResult() {
     version: el.getAttribute('data-model-version'),
     sop: el.getAttribute('data-sop'),
     top: el.querySelector('[data-testid="ssclnet-top"]')?.textContent,
+    topClass: el.querySelector('[data-testid="ssclnet-top"]')?.getAttribute('data-class'),
     probabilities: [...el.querySelectorAll('[data-testid="ssclnet-prob"]')].map((p) => ({ label: p.getAttribute('data-class'), p: Number(p.getAttribute('data-p')) })),
   }));
   assert.equal(shown.version, VERSION);
@@ -83,7 +90,8 @@ async function checkShownResult() {
   const diff = Math.max(...p.map((v, i) => Math.abs(v - expected[i])));
   assert.ok(diff < TOLERANCE, `browser vs Node evaluator on ${file}: max |diff| ${diff}`);
   const best = p.indexOf(Math.max(...p));
-  assert.match(shown.top, new RegExp(`^${shown.probabilities[best].label} `));
+  assert.equal(shown.topClass, shown.probabilities[best].label);
+  assert.match(shown.top, / \d+\.\d%$/);
   console.log(`${file}: browser ${p.map((v) => v.toFixed(4)).join(' ')}; max |diff| vs Node ${diff.toExponential(2)}`);
   return { file, p, topLabel: shown.probabilities[best].label, top: shown.top };
 }
@@ -114,7 +122,7 @@ test('embedded study: model status, classify the displayed slice, same numbers a
   const second = await classifyAndCheck();
   assert.notEqual(second.file, first.file);
   const overlay = page.locator(sel('ssclnet-overlay'));
-  assert.match(await overlay.textContent(), new RegExp(`^\\w+ \\d+\\.\\d% · ${VERSION}$`));
+  assert.match(await overlay.textContent(), new RegExp(`^(No tumour|Glioma|Meningioma|Pituitary tumour) \\d+\\.\\d% · ${VERSION}$`));
 
   // Auto mode: scrolling classifies the new slice by itself; the overlay follows; it can be switched off.
   await page.check(sel('ssclnet-auto'));
@@ -152,8 +160,9 @@ test('embedded study: model status, classify the displayed slice, same numbers a
   console.log(`screenshot: ${await screenshot(page, 'classify-series-strip')}`);
 
   // Export: the CSV has a row per classification, with UIDs, slice, probabilities and the model version.
+  await openSection('history');
   const history = Number(await page.textContent(sel('ssclnet-history-count')));
-  assert.equal(history, 3 + 7);
+  assert.equal(history, 7); // one row per instance + model version: the series run updated slices 3, 4 and 6
   const [download] = await Promise.all([page.waitForEvent('download'), page.click(sel('ssclnet-export-csv'))]);
   const csv = fs.readFileSync(await download.path(), 'utf8').trim().split(/\r\n/);
   assert.equal(csv.length, 1 + history);
@@ -224,15 +233,22 @@ test('Orthanc PACS (DICOMweb): classify the displayed slice, same numbers as the
 
   // A local file, no study: a DICOM from disk gives the Node evaluator's answer; a JPEG is classified too.
   const dicomFile = 'adi-t2-axial/IM0042.dcm';
+  await openSection('file');
   await page.setInputFiles(sel('ssclnet-file-input'), path.join(repo, 'demo', 'sample-study', dicomFile));
   await page.waitForFunction((s) => /%/.test(document.querySelector(s)?.textContent ?? ''), sel('ssclnet-file-result'));
   const expected = nodeProbabilities.get(dicomFile);
   const best = expected.indexOf(Math.max(...expected));
   const label = ['glioma', 'meningioma', 'notumor', 'pituitary'][best];
-  assert.equal(await page.textContent(sel('ssclnet-file-result')), `IM0042.dcm: ${label} ${(expected[best] * 100).toFixed(1)}% · model ${VERSION}`);
+  // The same result card as a slice's: the file's name, the top class (raw name in data-class), four bars.
+  const fileCard = page.locator(sel('ssclnet-file-card'));
+  assert.equal(await fileCard.getAttribute('data-model-version'), VERSION);
+  assert.match(await fileCard.textContent(), /IM0042\.dcm/);
+  assert.equal(await fileCard.locator(sel('ssclnet-top')).getAttribute('data-class'), label);
+  assert.match(await fileCard.locator(sel('ssclnet-top')).textContent(), new RegExp(` ${(expected[best] * 100).toFixed(1).replace('.', '\\.')}%$`));
+  assert.equal(await fileCard.locator(sel('ssclnet-prob')).count(), 4);
   const jpeg = path.join(repo, 'tests', 'fixtures', 'parity', 'jpeg', 'glioma-tr-Tr-gl_0020.jpg');
   await page.setInputFiles(sel('ssclnet-file-input'), jpeg);
-  await page.waitForFunction((s) => /^glioma-tr-Tr-gl_0020\.jpg: \w+ \d+\.\d% · model /.test(document.querySelector(s)?.textContent ?? ''), sel('ssclnet-file-result'));
+  await page.waitForFunction((s) => document.querySelector(s)?.getAttribute('data-name') === 'glioma-tr-Tr-gl_0020.jpg' && /%/.test(document.querySelector(s)?.textContent ?? ''), sel('ssclnet-file-result'));
   // Not an image: a clear message, no result.
   await page.setInputFiles(sel('ssclnet-file-input'), { name: 'notes.txt', mimeType: 'text/plain', buffer: Buffer.from('hello') });
   await page.waitForFunction((s) => /not supported/.test(document.querySelector(s)?.textContent ?? ''), sel('ssclnet-file-result'));

@@ -54,6 +54,8 @@ test('the shipped model is the demo default and matches the Node evaluator on a 
   console.log(`series summary: ${await page.textContent(sel('ssclnet-series-summary'))}`);
   console.log(`screenshot: ${await screenshot(page, 'demo-model-series')}`);
 
+  // The history section (with the export buttons) starts collapsed.
+  if ((await page.getAttribute(sel('ssclnet-section-history'), 'data-open')) !== 'true') await page.click(sel('ssclnet-section-toggle-history'));
   const [download] = await Promise.all([page.waitForEvent('download'), page.click(sel('ssclnet-export-csv'))]);
   const lines = fs.readFileSync(await download.path(), 'utf8').trim().split(/\r\n/);
   const header = lines[0].split(',');

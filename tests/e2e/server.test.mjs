@@ -363,7 +363,10 @@ test('security headers on every response; 404s do not echo the path; /models/ se
       assert.equal(r.headers['x-content-type-options'], 'nosniff', what);
       assert.equal(r.headers['referrer-policy'], 'no-referrer', what);
       assert.equal(r.headers['x-frame-options'], 'DENY', what);
-      assert.equal(r.headers['cross-origin-opener-policy'], undefined, what); // cross-origin isolation: not yet
+      // Cross-origin isolation (issue 16) on every response, the proxied PACS answers included.
+      assert.equal(r.headers['cross-origin-opener-policy'], 'same-origin', what);
+      assert.equal(r.headers['cross-origin-embedder-policy'], 'require-corp', what);
+      assert.equal(r.headers['cross-origin-resource-policy'], 'same-origin', what);
       if (status === 404) {
         assert.equal(r.body, 'not found\n', what);
         assert.ok(!/text\/html/.test(r.headers['content-type']), what);

@@ -54,11 +54,11 @@ test('embedded studies: study list (mode offered for MR only), open in our mode,
   await page.goto(`${viewer.url}/`);
   await page.getByText('Volunteer^Forrest').first().click();
   await page.getByRole('button', { name: 'Basic Viewer' }).waitFor();
-  assert.equal(await page.getByRole('button', { name: /Brain MRI classi/ }).count(), 0, 'mode offered for a CT study');
+  assert.equal(await page.getByRole('button', { name: /Brain MRI AI/ }).count(), 0, 'mode offered for a CT study');
   await page.unroute('**/sample-study/manifest.json');
 
   await page.getByText('Volunteer^ADI').first().click();
-  await page.getByRole('button', { name: /Brain MRI classi/ }).click();
+  await page.getByRole('button', { name: /Brain MRI AI/ }).click();
   await page.waitForURL(/\/ssclnet(\/dicomjson)?\?/);
   assert.match(page.url(), new RegExp(`StudyInstanceUIDs=${adi.StudyInstanceUID.replace(/\./g, '\\.')}`));
 

@@ -46,7 +46,7 @@ describe('staticJson data source (OHIF dicomjson with a configured manifest)', (
         calls.push(`uids ${query.get('url')}`);
         return manifest.studies.map((s) => s.StudyInstanceUID);
       },
-      query: { studies: { search: async () => [] }, series: 'untouched' },
+      query: { studies: { search: async () => [] }, series: { search: () => undefined }, instances: 'untouched' },
       retrieve: 'untouched',
     };
     let loads = 0;
@@ -59,7 +59,16 @@ describe('staticJson data source (OHIF dicomjson with a configured manifest)', (
     expect(await api.query.studies.search({ patientId: 'FORREST' })).toHaveLength(1);
     expect(loads).toBe(1);
     expect(api.retrieve).toBe('untouched');
-    expect(api.query.series).toBe('untouched');
+    expect(api.query.instances).toBe('untouched');
+    // The Studies panel asks for the open study by UID, then the patient's studies by exact MRN (issue 18).
+    expect((await api.query.studies.search({ studyInstanceUid: forrest.StudyInstanceUID })).map((r: { mrn?: string }) => r.mrn)).toEqual(['FORREST-T1-001']);
+    expect(await api.query.studies.search({ patientId: 'FORREST', disableWildcard: true })).toHaveLength(0);
+    expect(await api.query.studies.search({ patientId: 'FORREST-T1-001', disableWildcard: true })).toHaveLength(1);
+    // The study list's preview gets the study's series (OHIF's dicomjson has no series search: "No Series").
+    const series = await (api.query.series as { search: (uid: string) => Promise<{ seriesInstanceUid: string; modality: string; numSeriesInstances: number; description: string }[]> }).search(adi.StudyInstanceUID);
+    expect(series).toHaveLength(1);
+    expect(series[0]).toMatchObject({ modality: 'MR', numSeriesInstances: 7, description: 'AX FSE T2', seriesNumber: '6' });
+    expect(loads).toBe(1);
   });
 
   test('createDataSource needs a manifest url and OHIF dicomjson', () => {

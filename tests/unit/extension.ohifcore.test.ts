@@ -64,7 +64,7 @@ describe('the extension in @ohif/core ExtensionManager', () => {
       const entry = extensionManager.getModuleEntry(name);
       expect(entry).toBeDefined();
       expect(entry.name).toBe('ssclnetPanel');
-      expect(entry.label).toBe('SSCLNet');
+      expect(entry.label).toBe('Brain MRI AI'); // plain words on the tab (issue 18)
       expect(typeof entry.component).toBe('function');
       expect(entry.component.prototype.isReactComponent).toBeTruthy(); // a class: no host-React hooks
     }

@@ -28,6 +28,19 @@ describe('metadataGate', () => {
     expect(metadataGate({ ...MR, ImageOrientationPatient: tilted(31) })).toBe('not an axial slice (axial, 31° from axial)');
   });
 
+  test('echo-planar and coarse-grid acquisitions are out of range: structural slices only', () => {
+    const t2 = { ...MR, ScanningSequence: ['SE'], PixelSpacing: [0.43, 0.43] };
+    expect(metadataGate(t2)).toBeNull();
+    expect(metadataGate({ ...t2, ScanningSequence: ['SE', 'EP'] })).toMatch(/^an echo-planar image \(DWI, fMRI or perfusion\)/);
+    expect(metadataGate({ ...t2, ScanningSequence: undefined, EchoPlanarPulseSequence: 'YES' })).toMatch(/^an echo-planar image/);
+    expect(metadataGate({ ...t2, PixelSpacing: [1.5, 1.5] })).toBeNull();
+    expect(metadataGate({ ...t2, PixelSpacing: [2.26, 2.26] })).toBe('pixel spacing 2.26 mm, coarser than the 1.5 mm of the structural slices the model reads');
+    expect(metadataGate({ ...t2, PixelSpacing: [1.0, 1.875] })).toMatch(/^pixel spacing 1.88 mm/);
+    expect(metadataGate({ ...t2, ImageType: ['DERIVED', 'PRIMARY', 'DIFFUSION', 'ADC'] })).toBe('a diffusion image or map');
+    expect(metadataGate({ ...t2, PixelSpacing: [2.26, 2.26] }, { max_pixel_spacing_mm: 3 })).toBeNull();
+    expect(() => metadataRule({ max_pixel_spacing_mm: 0 })).toThrow(/max_pixel_spacing_mm/);
+  });
+
   test('planes: sagittal and coronal are named with their angle', () => {
     expect(metadataGate({ ...MR, ImageOrientationPatient: [0, 1, 0, 0, 0, -1] })).toBe('not an axial slice (sagittal, 90° from axial)');
     expect(metadataGate({ ...MR, ImageOrientationPatient: [1, 0, 0, 0, 0, -1] })).toBe('not an axial slice (coronal, 90° from axial)');

@@ -1,4 +1,4 @@
-import mode, { DISPLAY_NAME, MODE_ID, ROUTE_NAME, extensionDependencies, isValidMode, modeFactory, ssclnetHotkeys, toolbarButtons } from '../../mode/src/index';
+import mode, { DISPLAY_NAME, MODE_ID, ROUTE_NAME, extensionDependencies, isValidMode, modeFactory, ssclnetHotkeys, toolbarButtons, composeToolbarButtons } from '../../mode/src/index';
 import * as modeIds from '../../mode/src/ids';
 import * as extensionIds from '../../extension/src/id';
 import { getCommandsModule } from '../../extension/src/commands';
@@ -15,7 +15,7 @@ describe('ssclnet mode', () => {
     expect(mode.modeFactory).toBe(modeFactory);
     expect(m.id).toBe(MODE_ID);
     expect(m.routeName).toBe(ROUTE_NAME);
-    expect(m.displayName).toBe('Brain MRI classification');
+    expect(m.displayName).toBe('Brain MRI AI');
     expect(DISPLAY_NAME).toBe(m.displayName);
     expect(m.routes.map((r) => r.path)).toEqual(['ssclnet']);
   });
@@ -65,13 +65,21 @@ describe('ssclnet mode', () => {
   test('hotkeys: every extension command the mode binds exists, on keys OHIF\'s defaults leave free', () => {
     const { definitions } = getCommandsModule({ servicesManager: { services: {} as never } });
     for (const h of ssclnetHotkeys) expect(definitions).toHaveProperty([h.commandName]);
-    expect(ssclnetHotkeys.map((h) => h.commandName).sort()).toEqual(['ssclnet.cancel', 'ssclnet.classifySeries', 'ssclnet.classifySlice', 'ssclnet.switchModel', 'ssclnet.toggleOverlay']);
+    expect(ssclnetHotkeys.map((h) => h.commandName).sort()).toEqual(['ssclnet.cancel', 'ssclnet.classifySeries', 'ssclnet.classifySlice', 'ssclnet.saveReport', 'ssclnet.switchModel', 'ssclnet.toggleHeatmap', 'ssclnet.toggleOverlay']);
     // OHIF 3.13's default bindings (platform/core/src/defaults/hotkeyBindings.ts) use these keys already.
     const taken = ['z', '+', '-', '=', 'r', 'l', 'h', 'v', 'c', 'i', 'right', 'left', 'pageup', 'pagedown', '.', ',', 'down', 'up', 'home', 'end', 'space', 'esc', '1', '2', '3', '4', 'backspace', 'enter', 'ctrl+z', 'ctrl+y', 'n', ']', '[', 'e', 'b', 'a'];
     for (const h of ssclnetHotkeys) for (const k of h.keys) expect(taken).not.toContain(k);
     // The README lists them.
     const readme = fs.readFileSync(path.join(__dirname, '../../README.md'), 'utf8');
     for (const h of ssclnetHotkeys) expect(readme).toContain(h.commandName);
+  });
+
+  test('the standard buttons are the host\'s own definitions when the host publishes cornerstone.toolbarButtons', () => {
+    const hostZoom = { id: 'Zoom', uiType: 'ohif.toolButton', props: { icon: 'tool-zoom', label: 'Zoom (host)' } };
+    const buttons = composeToolbarButtons([hostZoom, { id: 'Length', uiType: 'ohif.toolButton', props: {} }]);
+    expect(buttons.find((b) => b.id === 'Zoom')).toBe(hostZoom);
+    expect(buttons.find((b) => b.id === 'Length')).toBeUndefined(); // only what the sections name
+    expect(buttons.find((b) => b.id === 'Pan')).toBeDefined(); // our copy where the host has none
   });
 
   test('onModeEnter binds the stack scroll to the wheel in the default tool group, adds the toolbar button and hotkeys, loads the model', () => {
@@ -84,13 +92,19 @@ describe('ssclnet mode', () => {
     const services = {
       toolGroupService: { createToolGroupAndAddTools: (id: string, tools: Tools) => { created.push([id, tools]); }, destroy: () => {} },
       toolbarService: { register: (b: unknown[]) => { registered.push(...b); }, updateSection: (s: string, ids: string[]) => { sections[s] = ids; } },
-      customizationService: { setCustomizations: (c: Record<string, unknown>) => { customizations.push(c); } },
+      customizationService: { setCustomizations: (c: Record<string, unknown>) => { customizations.push(c); }, getCustomization: () => undefined },
     };
     const toolNames = { WindowLevel: 'WindowLevel', Pan: 'Pan', Zoom: 'Zoom', StackScroll: 'StackScroll' };
     const Enums = { MouseBindings: { Primary: 1, Auxiliary: 4, Secondary: 2, Wheel: 524288 } };
     m.onModeEnter({ servicesManager: { services }, extensionManager: { getModuleEntry: () => ({ exports: { toolNames, Enums } }) }, commandsManager: { runCommand: (n: string) => { ran.push(n); } } });
-    expect(registered).toEqual(toolbarButtons);
-    expect(sections).toEqual({ primary: ['ssclnetClassify'] });
+    // OHIF's standard tools (our copies here: this stand-in host has no 'cornerstone.toolbarButtons') and our button.
+    const ids = (registered as { id: string }[]).map((b) => b.id);
+    expect(ids).toEqual(expect.arrayContaining(['WindowLevel', 'Zoom', 'Pan', 'StackScroll', 'Reset', 'Layout', 'windowLevelMenu', 'ssclnetClassify']));
+    expect(registered).toEqual(expect.arrayContaining(toolbarButtons));
+    expect(sections.primary).toEqual(['WindowLevel', 'Zoom', 'Pan', 'StackScroll', 'Reset', 'Layout', 'MoreTools', 'ssclnetClassify']);
+    expect(sections['viewportActionMenu.bottomLeft']).toEqual(['windowLevelMenu']);
+    // Every id a section names is registered.
+    for (const list of Object.values(sections)) for (const id of list) expect(ids).toContain(id);
     expect(toolbarButtons[0]).toMatchObject({ uiType: 'ohif.toolButton', props: { commands: 'ssclnet.classifySlice' } });
     expect(customizations).toEqual([{ 'ohif.hotkeyBindings': { $push: ssclnetHotkeys } }]);
     expect(ran).toEqual(['ssclnet.loadModel']);

@@ -109,15 +109,22 @@ test('series: progress events, every slice once, cached, counts summary with dec
   const calls = f.engine.calls;
   await f.classification.classifySeries(); // all from the cache
   expect(f.engine.calls).toBe(calls);
+  // One history row per instance + frame + model version: the second run updated the first run's rows.
   const history = f.classification.getState().history;
-  expect(history).toHaveLength(14);
+  expect(history).toHaveLength(7);
+  expect(new Set(history.map((h) => h.sopInstanceUID)).size).toBe(7);
   const csv = historyToCsv(history).trim().split('\r\n');
-  expect(csv).toHaveLength(15);
+  expect(csv).toHaveLength(8);
   const header = csv[0].split(',');
   const row = Object.fromEntries(csv[3].split(',').map((v, i) => [header[i], v]));
   expect(row.sop_instance_uid).toBe(instances[2].metadata.SOPInstanceUID);
   expect(row.slice).toBe('3');
-  expect(Number(row.p_meningioma)).toBe(s.outcomes[2].classification!.probabilities[1]);
+  // Exported probabilities are rounded to 4 decimals, times to 0.1 ms.
+  expect(Number(row.p_meningioma)).toBe(Math.round(s.outcomes[2].classification!.probabilities[1] * 1e4) / 1e4);
+  expect(Number(row.ms)).toBe(Math.round(history[2].ms * 10) / 10);
+  const json = JSON.parse(historyToJson(history)).classifications[2];
+  expect(json.probabilities.every((p: number) => Math.abs(p * 1e4 - Math.round(p * 1e4)) < 1e-6)).toBe(true);
+  expect(String(json.ms)).toMatch(/^\d+(\.\d)?$/);
   expect(JSON.parse(historyToJson(history)).classifications[0]).toMatchObject({ outOfRange: expect.stringMatching(/not an axial/), probabilities: [] });
 });
 

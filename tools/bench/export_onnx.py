@@ -1,7 +1,12 @@
-"""Export a trainer checkpoint to ONNX (the same ResNet-18 the viewer runs in TensorFlow.js), for the browser
-benchmark's onnxruntime-web comparison. Softmax is appended so both engines compute the same thing.
+"""Export a model to ONNX (the same ResNet-18 the viewer runs in TensorFlow.js), for the browser benchmark's
+onnxruntime-web comparison. Softmax is appended so both engines compute the same thing.
 
     python3 tools/bench/export_onnx.py --checkpoint CKPT --out model.onnx
+    python3 tools/bench/export_onnx.py --artifact models/2026.12.02-1 --out model.onnx   # a published tfjs model
+
+--artifact reads the TensorFlow.js artifact itself (ssclnet.import_tfjs, SHA-256 verified), so the ONNX file has
+exactly the weights the viewer runs (float16 weights widened to float32, as tfjs does when it loads them).
+Needs the `onnx` package (pip install onnx).
 """
 
 import argparse
@@ -17,10 +22,17 @@ from ssclnet.model import Classifier
 
 def main() -> int:
     ap = argparse.ArgumentParser()
-    ap.add_argument("--checkpoint", required=True)
+    src = ap.add_mutually_exclusive_group(required=True)
+    src.add_argument("--checkpoint", help="trainer checkpoint (.pt)")
+    src.add_argument("--artifact", help="exported TensorFlow.js model folder (model-card.json, model.json, shards)")
     ap.add_argument("--out", required=True)
     args = ap.parse_args()
-    ckpt = load_checkpoint(args.checkpoint)
+    if args.artifact:
+        from ssclnet.import_tfjs import import_artifact
+
+        ckpt = import_artifact(args.artifact)
+    else:
+        ckpt = load_checkpoint(args.checkpoint)
     spec = ckpt["preprocess"]
     model = Classifier(len(ckpt["classes"]), in_channels=spec["channels"])
     model.load_state_dict(ckpt["model"])

@@ -2,7 +2,10 @@
 // Derives the embedded demo studies (demo/sample-study/) from the real, de-identified brain MR series in
 // ../shared/data/dicom: a few slices of each series, byte-identical to their sources (same UIDs), plus a
 // dicomjson manifest template (study.json) whose instance URLs are relative; the viewer server makes them
-// absolute per request. Run once; the result is committed:  node tools/sample-study/make-sample-study.mjs
+// absolute per request. One repair: a Patient's Age (0010,1010) that is not the 4-character AS form "nnnY"
+// (studyforrest writes "42") is rewritten to it ("042Y"); Cornerstone's DICOM reader otherwise logs
+// "Invalid length for fixed length tag, vr AS" for every file. Nothing else changes (same UIDs, same pixels).
+// Run once; the result is committed:  node tools/sample-study/make-sample-study.mjs
 import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -89,6 +92,32 @@ function readMetadata(bytes) {
   return meta;
 }
 
+/**
+ * Returns the file with a non-conforming Patient's Age (VR AS must be 4 characters, "nnnD|W|M|Y") rewritten as
+ * "nnnY", or the file unchanged. Handles implicit and explicit VR little endian (the sample files' syntaxes);
+ * DICOM has no absolute offsets in these files (no group length in group 0010), so only the element changes.
+ */
+export function fixPatientAge(bytes) {
+  const ds = dicomParser.parseDicom(new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.byteLength), { untilTag: 'x00101010' });
+  const el = ds.elements.x00101010;
+  if (!el) return bytes;
+  const value = (ds.string('x00101010') ?? '').trim();
+  if (/^\d{3}[DWMY]$/.test(value)) return bytes;
+  const m = /^(\d{1,3})\s*([DWMY])?$/i.exec(value);
+  if (!m) throw new Error(`Patient's Age "${value}" is not a number of years`);
+  if (ds.elements.x00100000) throw new Error('group 0010 has a group length; not rewritten');
+  const fixed = Buffer.from(`${m[1].padStart(3, '0')}${(m[2] ?? 'Y').toUpperCase()}`, 'latin1');
+  const syntax = (ds.string('x00020010') ?? '').replace(/\0/g, '').trim();
+  const implicit = syntax === '1.2.840.10008.1.2';
+  if (!implicit && syntax !== '1.2.840.10008.1.2.1') throw new Error(`transfer syntax ${syntax} not handled`);
+  const lengthAt = el.dataOffset - (implicit ? 4 : 2);
+  const head = Buffer.from(bytes.subarray(0, lengthAt));
+  const length = Buffer.alloc(implicit ? 4 : 2);
+  if (implicit) length.writeUInt32LE(fixed.length);
+  else length.writeUInt16LE(fixed.length);
+  return Buffer.concat([head, length, fixed, Buffer.from(bytes.subarray(el.dataOffset + el.length))]);
+}
+
 function writeAtomic(file, data) {
   fs.mkdirSync(path.dirname(file), { recursive: true });
   const tmp = `${file}.tmp-${process.pid}`;
@@ -128,7 +157,7 @@ function main() {
       writeAtomic(path.join(outRoot, spec.name, note), fs.readFileSync(path.join(dir, note)));
     }
     for (const { file, bytes, meta } of picked) {
-      writeAtomic(path.join(outRoot, spec.name, file), bytes);
+      writeAtomic(path.join(outRoot, spec.name, file), fixPatientAge(bytes));
       let study = studies.get(meta.StudyInstanceUID);
       if (!study) {
         study = {
@@ -168,4 +197,4 @@ function main() {
   );
 }
 
-main();
+if (process.argv[1] && path.resolve(process.argv[1]) === fileURLToPath(import.meta.url)) main();

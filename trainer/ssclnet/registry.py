@@ -2,12 +2,15 @@
 
   REGISTRY/
     models.json          {"latest": "<version>", "versions": [{version, created, card_sha256, dtype,
-                          metrics: {accuracy, macro_f1}, path, published}], "updated": ...}
+                          metrics: {accuracy, macro_f1}, path, published[, withdrawn, withdrawn_reason]}],
+                          "updated": ...[, "notice": "<the admin's message to viewers>"]}
     <version>/           a copy of an exported model folder (model-card.json, model.json, shards, parity/)
 
 `publish` verifies the model folder's hashes, copies it under a temporary name and renames it into place, then
 rewrites models.json through a temporary file and `os.replace`, so a viewer never sees half a version or half
-an index. A version is never overwritten. `rollback` only moves `latest`. An advisory lock serialises admins.
+an index. A version is never overwritten. `rollback` only moves `latest`. `set_notice` sets (or clears) the message
+viewers show; `withdraw` marks a version withdrawn (viewers never load it; its files stay for the record). An
+advisory lock serialises admins.
 """
 
 from __future__ import annotations
@@ -195,6 +198,60 @@ def rollback(registry: str | Path, version: str) -> dict[str, Any]:
             raise RegistryError(f"version {version} is not published in {reg} (known: {', '.join(known) or 'none'})")
         if not (reg / version / CARD_NAME).is_file():
             raise RegistryError(f"{reg / version} is missing its files; refusing to point latest at it")
+        entry = next(v for v in index["versions"] if v["version"] == version)
+        if entry.get("withdrawn"):
+            raise RegistryError(f"version {version} is withdrawn ({entry.get('withdrawn_reason') or 'no reason given'}); "
+                                "refusing to point latest at it")
         index["latest"] = version
+        _write_index(reg, index)
+    return index
+
+
+MAX_NOTICE = 500
+
+
+def _check_text(text: object, what: str) -> str:
+    if not isinstance(text, str):
+        raise RegistryError(f"{what} must be text")
+    text = " ".join(text.split())
+    if len(text) > MAX_NOTICE:
+        raise RegistryError(f"{what} is {len(text)} characters; at most {MAX_NOTICE}")
+    return text
+
+
+def set_notice(registry: str | Path, text: str) -> dict[str, Any]:
+    """Set the administrator's notice viewers show (e.g. why `latest` changed); an empty text removes it."""
+    reg = Path(registry)
+    text = _check_text(text, "the notice")
+    with _locked(reg):
+        index = read_index(reg)
+        if not index["versions"]:
+            raise RegistryError(f"{reg} has no published version; publish one first")
+        if text:
+            index["notice"] = text
+        else:
+            index.pop("notice", None)
+        _write_index(reg, index)
+    return index
+
+
+def withdraw(registry: str | Path, version: str, reason: str) -> dict[str, Any]:
+    """Mark a published version withdrawn: viewers refuse to load it. `latest` must point elsewhere first."""
+    reg = Path(registry)
+    reason = _check_text(reason, "the reason")
+    if not reason:
+        raise RegistryError("a withdrawal needs a reason (--reason TEXT): viewers show it")
+    with _locked(reg):
+        index = read_index(reg)
+        entry = next((v for v in index["versions"] if v["version"] == version), None)
+        if entry is None:
+            known = ", ".join(v["version"] for v in index["versions"]) or "none"
+            raise RegistryError(f"version {version} is not published in {reg} (known: {known})")
+        if index.get("latest") == version:
+            raise RegistryError(f"version {version} is latest; roll back or publish another version first "
+                                "(e.g. --rollback OTHER --withdraw {version} --reason ...)".replace("{version}", version))
+        entry["withdrawn"] = True
+        entry["withdrawn_reason"] = reason
+        entry["withdrawn_at"] = datetime.now(timezone.utc).isoformat(timespec="seconds")
         _write_index(reg, index)
     return index

@@ -29,16 +29,23 @@ TUMOUR_EXCLUDE = "notumor"
 METADATA_RULE: dict[str, Any] = {
     "modalities": ["MR"],
     "max_angle_from_axial_deg": 30,
-    "reject_image_types": ["LOCALIZER", "SCOUT", "MOSAIC", "VFRAME", "PROJECTION IMAGE"],
+    "reject_image_types": ["LOCALIZER", "SCOUT", "MOSAIC", "VFRAME", "PROJECTION IMAGE", "DIFFUSION", "ADC", "TRACEW",
+                           "PERFUSION"],
     "reject_series_descriptions": ["localizer", "localiser", "scout", "survey"],
     "photometric": ["MONOCHROME1", "MONOCHROME2"],
+    # The model reads structural slices (T1, T2, FLAIR, PD): echo-planar acquisitions (DWI, fMRI, perfusion) and
+    # coarse grids (field maps, EPI, scouts at 1.6-4 mm) are a different kind of image, declined by name.
+    "reject_scanning_sequences": ["EP"],
+    "max_pixel_spacing_mm": 1.5,
 }
 METADATA_NOTES = (
     "DICOM input only (JPEG/PNG have no metadata and meet only the feature gate). Angle: between the slice normal "
     "(row x column of Image Orientation (Patient); for enhanced multi-frame the frame's own) and the patient S axis; "
     "a missing orientation is allowed. Image Type / Frame Type holding any reject_image_types value, a Siemens "
     "mosaic (0019,100A > 1), a series description containing a reject_series_descriptions word (case-insensitive), "
-    "a non-image SOP class, Samples per Pixel != 1 or another photometric interpretation are out of range. The "
+    "a non-image SOP class, Samples per Pixel != 1 or another photometric interpretation are out of range; so are "
+    "echo-planar acquisitions (Scanning Sequence holding a reject_scanning_sequences value, or Echo Planar Pulse "
+    "Sequence YES) and images whose larger in-plane pixel spacing exceeds max_pixel_spacing_mm. The "
     "viewer's implementation (extension/src/inference/inRange.ts) is the reference."
 )
 
@@ -309,6 +316,24 @@ def metadata_reason(path: str | Path, rule: dict[str, Any] = METADATA_RULE) -> s
     angle = math.degrees(math.acos(min(1.0, abs(n[2]) / norm)))
     if angle > rule["max_angle_from_axial_deg"]:
         return f"not axial ({angle:.0f} deg)"
+    return _acquisition_reason(ds, rule, frame_item)
+
+
+def _acquisition_reason(ds, rule: dict[str, Any], frame_item) -> str | None:
+    """Echo-planar or coarse-grid acquisitions (the last two checks of the viewer's rule)."""
+    value = ds.get("ScanningSequence") or []
+    sequences = [str(v).upper() for v in ([value] if isinstance(value, str) else value)]
+    if any(q in sequences for q in rule.get("reject_scanning_sequences", [])) or str(
+        ds.get("EchoPlanarPulseSequence", "")
+    ).upper() == "YES":
+        return "an echo-planar image (DWI, fMRI or perfusion)"
+    spacing = frame_item("", "PixelMeasuresSequence", "PixelSpacing") or ds.get("PixelSpacing")
+    try:
+        largest = max(float(v) for v in spacing) if spacing else 0.0
+    except (TypeError, ValueError):
+        largest = 0.0
+    if largest > rule.get("max_pixel_spacing_mm", float("inf")):
+        return f"pixel spacing {largest:.2f} mm"
     return None
 
 

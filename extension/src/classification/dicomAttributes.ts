@@ -22,6 +22,13 @@ function numbers(v: unknown): number[] | undefined {
   return out.length === 6 && out.every(Number.isFinite) ? out : undefined;
 }
 
+function spacing(v: unknown): number[] | undefined {
+  const list = Array.isArray(v) ? v : typeof v === 'string' ? v.split('\\') : typeof v === 'number' ? [v] : null;
+  if (!list) return undefined;
+  const out = list.map(Number);
+  return out.length >= 1 && out.every((x) => Number.isFinite(x) && x > 0) ? out : undefined;
+}
+
 function strings(v: unknown): string[] | undefined {
   if (Array.isArray(v)) return v.map((x) => String(x).trim().toUpperCase());
   if (typeof v === 'string') return v.split('\\').map((x) => x.trim().toUpperCase());
@@ -50,6 +57,9 @@ export function dicomAttributes(instance: Naturalized | null | undefined, frame 
     SeriesDescription: str(instance.SeriesDescription),
     // Siemens private Number of Images in Mosaic (0019,100A), when the metadata carries private tags.
     NumberOfImagesInMosaic: num(instance['0019100A'] ?? instance['0019100a'] ?? instance.NumberOfImagesInMosaic),
+    ScanningSequence: strings(instance.ScanningSequence),
+    EchoPlanarPulseSequence: str(instance.EchoPlanarPulseSequence)?.toUpperCase(),
+    PixelSpacing: spacing(first(perFrame?.PixelMeasuresSequence)?.PixelSpacing) ?? spacing(first(shared?.PixelMeasuresSequence)?.PixelSpacing) ?? spacing(instance.PixelSpacing),
   };
   for (const key of Object.keys(attributes) as (keyof DicomAttributes)[]) if (attributes[key] === undefined) delete attributes[key];
   return attributes;

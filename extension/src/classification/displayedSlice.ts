@@ -53,6 +53,21 @@ interface HostViewport {
   getSliceIndex?: () => number;
   getNumberOfSlices?: () => number;
   getImageIds?: () => string[];
+  getCamera?: () => { viewPlaneNormal?: ArrayLike<number>; viewUp?: ArrayLike<number> };
+}
+
+/**
+ * Image Orientation (Patient) of a volume viewport's displayed plane, from its camera: rows run along
+ * viewUp x viewPlaneNormal (screen right), columns along -viewUp (screen down). Null without a usable camera.
+ */
+export function planeOrientation(camera: { viewPlaneNormal?: ArrayLike<number>; viewUp?: ArrayLike<number> } | undefined): number[] | null {
+  const n = camera?.viewPlaneNormal, up = camera?.viewUp;
+  if (!n || !up || n.length !== 3 || up.length !== 3) return null;
+  const right = [up[1] * n[2] - up[2] * n[1], up[2] * n[0] - up[0] * n[2], up[0] * n[1] - up[1] * n[0]];
+  const down = [-up[0], -up[1], -up[2]];
+  const norm = (v: number[]) => Math.hypot(v[0], v[1], v[2]);
+  if (!(norm(right) > 1e-6 && norm(down) > 1e-6)) return null;
+  return [...right.map((x) => x / norm(right)), ...down.map((x) => x / norm(down))];
 }
 
 interface DisplaySetUIDs {
@@ -114,10 +129,17 @@ export function readDisplayedSlice(services: TrackedServices, cs: CornerstoneLik
       height: info.height,
       photometricInterpretation: typeof photometric === 'string' ? photometric : ds?.instances?.[0]?.PhotometricInterpretation,
     });
-    // A volume plane is the displayed reformat, not one acquired slice: its orientation is the viewport's, so the
-    // instance's own orientation would not describe it; the gate still checks the instance's other attributes.
-    const attributes = imageId ? attributesFor(cs, imageId, ds, sliceIndex, 0) : null;
-    if (attributes) delete attributes.ImageOrientationPatient;
+    // A volume plane is the displayed reformat, not one acquired slice: its orientation is the viewport camera's
+    // (MPR: axial, sagittal or coronal), so the metadata gate checks that one (a sagittal or coronal plane is declined
+    // as "not an axial slice"); the instance's other attributes are checked as usual.
+    const orientation = planeOrientation(vp.getCamera?.());
+    // Off-axis planes may have no nearest acquired image: the plane's own orientation (and the series' modality)
+    // is still enough for the gate to decline it.
+    const attributes = imageId ? attributesFor(cs, imageId, ds, sliceIndex, 0) : orientation ? { Modality: modality || undefined } : null;
+    if (attributes) {
+      if (orientation) attributes.ImageOrientationPatient = orientation;
+      else delete attributes.ImageOrientationPatient;
+    }
     return { raw, viewportId: id, kind: 'volume', attributes, identity: { ...base, imageId, frame: 0, sopInstanceUID: imageId ? sopFor(cs, imageId, ds, sliceIndex) : '' } };
   }
   throw new PixelPathError('this viewport type (not a stack or volume viewport) cannot be classified');

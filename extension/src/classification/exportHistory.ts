@@ -4,7 +4,7 @@
  */
 import type { HistoryEntry } from '../services/ClassificationService';
 
-const BASE_COLUMNS = ['time', 'source', 'study_instance_uid', 'series_instance_uid', 'sop_instance_uid', 'frame', 'slice', 'file', 'top_class', 'out_of_range', 'model_version', 'backend', 'ms'] as const;
+const BASE_COLUMNS = ['time', 'source', 'study_instance_uid', 'series_instance_uid', 'sop_instance_uid', 'frame', 'slice', 'file', 'top_class', 'out_of_range', 'model_version', 'backend', 'ms', 'series'] as const;
 
 /**
  * Text that a spreadsheet would run as a formula (=, +, -, @ first, or a leading tab / carriage return that it
@@ -28,15 +28,20 @@ export function historyToCsv(history: HistoryEntry[]): string {
     // A row from a model with other classes gets its probabilities by name, never by position.
     const p = classes.map((c) => {
       const i = h.classes.indexOf(c);
-      return i >= 0 && !h.outOfRange && i < h.probabilities.length ? h.probabilities[i] : '';
+      return i >= 0 && !h.outOfRange && i < h.probabilities.length ? roundP(h.probabilities[i]) : '';
     });
-    return [h.at, h.source, h.studyInstanceUID, h.seriesInstanceUID, h.sopInstanceUID, h.frame, h.slice ?? '', h.file ?? '', h.top, h.outOfRange ?? '', h.modelVersion, h.backend, Number(h.ms.toFixed(1)), ...p];
+    return [h.at, h.source, h.studyInstanceUID, h.seriesInstanceUID, h.sopInstanceUID, h.frame, h.slice ?? '', h.file ?? '', h.top, h.outOfRange ?? '', h.modelVersion, h.backend, roundMs(h.ms), h.series ?? '', ...p];
   });
   return [header, ...rows].map((r) => r.map(csvField).join(',')).join('\r\n') + '\r\n';
 }
 
+/** Exported numbers: probabilities to 4 decimals, times to 0.1 ms (more digits are noise, not information). */
+export const roundP = (p: number) => Math.round(p * 1e4) / 1e4;
+export const roundMs = (ms: number) => Math.round(ms * 10) / 10;
+
 export function historyToJson(history: HistoryEntry[]): string {
-  return JSON.stringify({ format: 'ssclnet-classifications', version: 1, exported: new Date().toISOString(), classifications: history }, null, 2) + '\n';
+  const classifications = history.map((h) => ({ ...h, probabilities: h.probabilities.map(roundP), ms: roundMs(h.ms) }));
+  return JSON.stringify({ format: 'ssclnet-classifications', version: 1, exported: new Date().toISOString(), classifications }, null, 2) + '\n';
 }
 
 /** Offers `text` as a file download (browser only). */

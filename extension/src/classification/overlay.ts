@@ -3,6 +3,7 @@
  * the canvas, so it is never part of the image data), above OHIF's top-right overlay text, click-through.
  */
 import type { Result } from '../engine/types';
+import { className } from './plainWords';
 
 const OVERLAY_ATTR = 'data-ssclnet-overlay';
 export const OVERLAY_COLOR = '#5acce6';
@@ -16,7 +17,7 @@ export function overlayText(label: string, probability: number, version: string)
 /** The text for a result: the top class, or for a declined slice why it is outside the model's range. */
 export function overlayTextFor(c: Result): string {
   if (c.outOfRange) return `Outside the model's range: ${c.outOfRange.reason} · ${c.modelVersion}`;
-  return overlayText(c.top.label, c.top.probability, c.modelVersion);
+  return overlayText(className(c.top.label), c.top.probability, c.modelVersion);
 }
 
 /** Shows `text` on `element`, or removes the label when text is null. Returns the label element, if any. */

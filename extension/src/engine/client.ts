@@ -4,7 +4,10 @@
  * `MainThreadEngine` imports the same bundle into the page (configuration `inference: 'main'`), kept for the
  * scroll-latency comparison. Neither imports tfjs: the extension bundle stays free of it.
  */
-import type { ClassifyRequest, CoreMethod, EngineInfo, FileRequest, InferenceCoreLike, InferenceEngine, LoadRequest, ModelInfo, Result, WorkerRequest, WorkerResponse } from './types';
+import type {
+  ClassifyRequest, CoreMethod, EngineInfo, ExplainRequest, ExplainResult, FileRequest, InferenceCoreLike, InferenceEngine, LoadRequest, ModelInfo,
+  PriorLookupRequest, PriorResults, ReportBuildRequest, ReportBuilt, ReportStoreRequest, ReportStoreResult, Result, WorkerRequest, WorkerResponse,
+} from './types';
 
 export interface WorkerLike {
   postMessage(message: unknown, transfer?: Transferable[]): void;
@@ -93,6 +96,23 @@ export class WorkerEngine implements InferenceEngine {
     return this.call('info', undefined);
   }
 
+  explain(request: ExplainRequest): Promise<ExplainResult> {
+    const { request: r, transfer } = transferableSlice(request);
+    return this.call('explain', { ...request, slice: r.slice }, transfer);
+  }
+
+  buildReport(request: ReportBuildRequest): Promise<ReportBuilt> {
+    return this.call('buildReport', request);
+  }
+
+  storeReport(request: ReportStoreRequest): Promise<ReportStoreResult> {
+    return this.call('storeReport', request);
+  }
+
+  findPriorResults(request: PriorLookupRequest): Promise<PriorResults> {
+    return this.call('findPriorResults', request);
+  }
+
   dispose(): void {
     this.failAll(new Error('the inference engine was stopped'));
     this.worker?.terminate();
@@ -135,6 +155,30 @@ export class MainThreadEngine implements InferenceEngine {
 
   async info(): Promise<EngineInfo> {
     return (await this.get()).info();
+  }
+
+  async explain(request: ExplainRequest): Promise<ExplainResult> {
+    const core = await this.get();
+    if (!core.explain) throw new Error('this inference bundle has no explain');
+    return core.explain(request);
+  }
+
+  async buildReport(request: ReportBuildRequest): Promise<ReportBuilt> {
+    const core = await this.get();
+    if (!core.buildReport) throw new Error('this inference bundle has no buildReport');
+    return core.buildReport(request);
+  }
+
+  async storeReport(request: ReportStoreRequest): Promise<ReportStoreResult> {
+    const core = await this.get();
+    if (!core.storeReport) throw new Error('this inference bundle has no storeReport');
+    return core.storeReport(request);
+  }
+
+  async findPriorResults(request: PriorLookupRequest): Promise<PriorResults> {
+    const core = await this.get();
+    if (!core.findPriorResults) throw new Error('this inference bundle has no findPriorResults');
+    return core.findPriorResults(request);
   }
 
   dispose(): void {

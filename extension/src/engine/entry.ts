@@ -12,7 +12,15 @@ export function createInferenceCore(): InferenceCore {
   return new InferenceCore('main');
 }
 
-const METHODS: CoreMethod[] = ['load', 'verify', 'classify', 'classifyFile', 'info'];
+const METHODS: CoreMethod[] = ['load', 'verify', 'classify', 'classifyFile', 'info', 'explain', 'buildReport', 'storeReport', 'findPriorResults'];
+
+function transferablesOf(result: unknown): Transferable[] {
+  if (!result || typeof result !== 'object') return [];
+  const r = result as { buffer?: unknown; heatmap?: { rgba?: Uint8ClampedArray } | null };
+  if (r.buffer instanceof ArrayBuffer) return [r.buffer];
+  if (r.heatmap?.rgba) return [r.heatmap.rgba.buffer as ArrayBuffer];
+  return [];
+}
 
 interface WorkerScope {
   onmessage: ((e: MessageEvent<WorkerRequest>) => void) | null;
@@ -31,7 +39,8 @@ if (isWorker) {
       return;
     }
     (core[method] as (a: unknown) => Promise<unknown>)(args).then(
-      (result) => scope.postMessage({ id, ok: true, result }),
+      // Large binary results (a heatmap, an SR file) are transferred, not copied.
+      (result) => (scope.postMessage as (m: WorkerResponse, t?: Transferable[]) => void)({ id, ok: true, result }, transferablesOf(result)),
       (err) => scope.postMessage({ id, ok: false, error: err instanceof Error ? err.message : String(err) }),
     );
   };

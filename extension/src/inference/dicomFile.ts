@@ -168,6 +168,9 @@ function frameAttributes(ds: dicomParser.DataSet, f: number, photometric: string
     SamplesPerPixel: samples,
     SeriesDescription: str(ds, 'x0008103e'),
     NumberOfImagesInMosaic: imagesInMosaic(ds),
+    ScanningSequence: (str(ds, 'x00180020') ?? '').split('\\').filter(Boolean),
+    EchoPlanarPulseSequence: str(ds, 'x00189018'),
+    PixelSpacing: numbers(functionalGroup(ds, f, 'x00289110'), 'x00280030') ?? numbers(ds, 'x00280030'),
   };
 }
 

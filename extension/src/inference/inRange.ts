@@ -16,6 +16,14 @@
  *  - the slice normal (row x column of Image Orientation (Patient); for enhanced multi-frame the frame's own, from
  *    the functional groups) must be within `max_angle_from_axial_deg` of the patient's S axis
  *                                                                          -> "not an axial slice (sagittal, 88° from axial)"
+ *  - the acquisition must not be echo-planar: Scanning Sequence (0018,0020) holding a `reject_scanning_sequences`
+ *    value (EP), or Echo Planar Pulse Sequence (0018,9018) YES in enhanced objects. DWI, fMRI and perfusion
+ *    series are EPI: low resolution, distorted, with a contrast the model never learned
+ *                                                                          -> "an echo-planar image (DWI, fMRI or perfusion)"
+ *  - the in-plane pixel spacing (the larger of the two; the frame's own for enhanced objects) must be at most
+ *    `max_pixel_spacing_mm`: structural T1/T2/FLAIR slices are reconstructed at ~0.4-1.2 mm, field maps, EPI and
+ *    scouts at 1.6-4 mm                                                     -> "pixel spacing 2.3 mm, coarser than the 1.5 mm ..."
+ * Keys a card leaves out take the defaults, so a card_format 1 model also gets the two checks above.
  * Missing orientation (secondary captures, some derived images) is allowed: the plane can't be known, so the
  * feature gate is the only check left. Missing modality is allowed likewise. `DERIVED\SECONDARY\MPR` is NOT
  * rejected: an axial reformat of a 3-D volume is a fair axial slice (the trainer uses such reslices), and a
@@ -42,6 +50,12 @@ export interface DicomAttributes {
   SeriesDescription?: string;
   /** Siemens private (0019,100A) Number of Images in Mosaic, when present. */
   NumberOfImagesInMosaic?: number;
+  /** Scanning Sequence (0018,0020) values, e.g. ['SE', 'EP']. */
+  ScanningSequence?: string[];
+  /** Echo Planar Pulse Sequence (0018,9018), enhanced MR: 'YES' or 'NO'. */
+  EchoPlanarPulseSequence?: string;
+  /** Pixel Spacing (0028,0030) in mm, row then column spacing; the frame's own (Pixel Measures) for enhanced objects. */
+  PixelSpacing?: number[];
 }
 
 /** Older name kept for readability in the DICOM reader. */
@@ -53,25 +67,31 @@ export interface MetadataRule {
   reject_image_types: string[];
   reject_series_descriptions: string[];
   photometric: string[];
+  reject_scanning_sequences: string[];
+  max_pixel_spacing_mm: number;
 }
 
 export const DEFAULT_METADATA_RULE: Readonly<MetadataRule> = Object.freeze({
   modalities: ['MR'],
   max_angle_from_axial_deg: 30,
-  reject_image_types: ['LOCALIZER', 'SCOUT', 'MOSAIC', 'VFRAME', 'PROJECTION IMAGE'],
+  reject_image_types: ['LOCALIZER', 'SCOUT', 'MOSAIC', 'VFRAME', 'PROJECTION IMAGE', 'DIFFUSION', 'ADC', 'TRACEW', 'PERFUSION'],
   reject_series_descriptions: ['localizer', 'localiser', 'scout', 'survey'],
   photometric: ['MONOCHROME1', 'MONOCHROME2'],
+  reject_scanning_sequences: ['EP'],
+  max_pixel_spacing_mm: 1.5,
 });
 
 /** The card's rule with defaults for the keys it leaves out; a malformed rule is refused (the model isn't used). */
 export function metadataRule(cardRule?: Partial<MetadataRule> | null): MetadataRule {
   const rule = { ...DEFAULT_METADATA_RULE, ...(cardRule ?? {}) } as MetadataRule;
-  const lists = ['modalities', 'reject_image_types', 'reject_series_descriptions', 'photometric'] as const;
+  const lists = ['modalities', 'reject_image_types', 'reject_series_descriptions', 'photometric', 'reject_scanning_sequences'] as const;
   for (const k of lists) {
     if (!Array.isArray(rule[k]) || rule[k].some((v) => typeof v !== 'string')) throw new Error(`model card in_range.metadata.${k} must be a list of strings`);
   }
   const angle = rule.max_angle_from_axial_deg;
   if (typeof angle !== 'number' || !(angle >= 0 && angle <= 90)) throw new Error('model card in_range.metadata.max_angle_from_axial_deg must be 0..90');
+  const spacing = rule.max_pixel_spacing_mm;
+  if (typeof spacing !== 'number' || !(spacing > 0)) throw new Error('model card in_range.metadata.max_pixel_spacing_mm must be a positive number');
   return rule;
 }
 
@@ -93,6 +113,10 @@ const IMAGE_TYPE_REASONS: Record<string, string> = {
   MOSAIC: 'a mosaic of many slices',
   VFRAME: 'a mosaic of many slices',
   'PROJECTION IMAGE': 'a projection image (MIP)',
+  DIFFUSION: 'a diffusion image or map',
+  ADC: 'a diffusion image or map',
+  TRACEW: 'a diffusion image or map',
+  PERFUSION: 'a perfusion image or map',
 };
 
 export type Plane = 'axial' | 'sagittal' | 'coronal';
@@ -156,6 +180,14 @@ export function metadataGate(attrs: DicomAttributes, rule?: Partial<MetadataRule
   const angle = angleFromAxial(attrs.ImageOrientationPatient);
   if (angle !== null && angle > r.max_angle_from_axial_deg) {
     return `not an axial slice (${planeOf(attrs.ImageOrientationPatient)}, ${Math.round(angle)}° from axial)`;
+  }
+  const sequences = (attrs.ScanningSequence ?? []).map(upper);
+  if (r.reject_scanning_sequences.map(upper).some((q) => sequences.includes(q)) || upper(attrs.EchoPlanarPulseSequence) === 'YES') {
+    return 'an echo-planar image (DWI, fMRI or perfusion): the model reads structural slices such as T1 and T2';
+  }
+  const spacing = Math.max(...(attrs.PixelSpacing ?? []).filter((v) => Number.isFinite(v) && v > 0), 0);
+  if (spacing > r.max_pixel_spacing_mm) {
+    return `pixel spacing ${spacing.toFixed(2)} mm, coarser than the ${r.max_pixel_spacing_mm} mm of the structural slices the model reads`;
   }
   return null;
 }

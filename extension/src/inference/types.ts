@@ -67,7 +67,15 @@ export interface ModelCard {
 /** `models.json` at the root of a registry (written by `ssclnet publish`). */
 export interface RegistryIndex {
   latest: string;
-  versions: { version: string; path: string; card_sha256: string; created?: string; dtype?: string }[];
+  /** The administrator's message to viewers (`ssclnet publish --notice TEXT`), e.g. why latest changed. */
+  notice?: string;
+  versions: {
+    version: string; path: string; card_sha256: string; created?: string; dtype?: string;
+    metrics?: { accuracy?: number | null; macro_f1?: number | null; [key: string]: unknown };
+    /** Withdrawn by the administrator (`ssclnet publish --withdraw VERSION --reason TEXT`): never loaded. */
+    withdrawn?: boolean;
+    withdrawn_reason?: string;
+  }[];
 }
 
 export type PixelArray =

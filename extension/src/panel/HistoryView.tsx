@@ -1,27 +1,50 @@
-/** This session's classifications: a count, the last few, and CSV / JSON export (run as commands). */
+/**
+ * This session's classifications: one row per instance + frame + model version (re-classifying updates the row),
+ * newest first, every row reachable (the list scrolls in its own box), each naming series and slice; a click shows
+ * that slice. CSV / JSON export run as commands.
+ */
 import React from 'react';
 import type { HistoryEntry } from '../services/ClassificationService';
 import { COMMANDS } from '../id';
-import { buttonStyle, colors, styles } from './styles';
+import { colors, secondaryButtonStyle } from './styles';
+import { className, percent } from './labels';
 import type { Run } from './PanelView';
 
-function line(h: HistoryEntry): string {
-  const where = h.slice !== null ? `slice ${h.slice}` : h.file;
-  if (h.outOfRange) return `${where}: outside the model's range: ${h.outOfRange} · ${h.modelVersion}`;
-  return `${where}: ${h.top} ${(h.probabilities[h.classes.indexOf(h.top)] * 100).toFixed(1)}% · ${h.modelVersion}`;
+export function where(h: HistoryEntry): string {
+  if (h.slice === null) return h.file ?? 'file';
+  return `${h.series ? `${h.series}, ` : ''}slice ${h.slice}`;
 }
 
-export function HistoryView({ history, run }: { history: HistoryEntry[]; run: Run }) {
+function outcome(h: HistoryEntry): string {
+  if (h.outOfRange) return `outside the model's range: ${h.outOfRange}`;
+  const i = h.classes.indexOf(h.top);
+  return `${className(h.top)} ${i >= 0 ? percent(h.probabilities[i]) : ''}`;
+}
+
+export function HistoryView({ history, run, currentVersion }: { history: HistoryEntry[]; run: Run; currentVersion?: string | null }) {
+  const rows = [...history].reverse();
   return (
-    <div style={styles.section} data-testid="ssclnet-history">
-      <div><span style={{ color: colors.muted }}>History</span> <span data-testid="ssclnet-history-count">{history.length}</span> classification(s)</div>
-      <ul style={{ margin: '4px 0', paddingLeft: '16px', fontSize: '11px' }}>
-        {history.slice(-5).reverse().map((h, i) => (
-          <li key={i} data-declined={h.outOfRange ? 'true' : 'false'} style={h.outOfRange ? { color: colors.declined } : undefined}>{line(h)}</li>
-        ))}
-      </ul>
-      <button type="button" style={buttonStyle(!!history.length)} disabled={!history.length} data-testid="ssclnet-export-csv" onClick={() => run(COMMANDS.exportHistory, { format: 'csv' })}>Export CSV</button>
-      <button type="button" style={buttonStyle(!!history.length)} disabled={!history.length} data-testid="ssclnet-export-json" onClick={() => run(COMMANDS.exportHistory, { format: 'json' })}>Export JSON</button>
+    <div data-testid="ssclnet-history">
+      <div style={{ color: colors.muted, fontSize: '12px' }}><span data-testid="ssclnet-history-count">{history.length}</span> classification(s) this session</div>
+      {rows.length ? (
+        <ul data-testid="ssclnet-history-list" style={{ listStyle: 'none', margin: '4px 0', padding: 0, maxHeight: '180px', overflowY: 'auto', border: `1px solid ${colors.border}`, borderRadius: '4px' }}>
+          {rows.map((h) => {
+            const canShow = !!h.sopInstanceUID;
+            const text = `${where(h)}: ${outcome(h)}${currentVersion && h.modelVersion !== currentVersion ? ` · model ${h.modelVersion}` : ''}`;
+            return (
+              <li key={`${h.sopInstanceUID || h.file}|${h.frame}|${h.modelVersion}`} style={{ borderBottom: `1px solid ${colors.track}` }}>
+                <button type="button" data-testid="ssclnet-history-row" data-sop={h.sopInstanceUID} data-slice={h.slice ?? ''} data-declined={h.outOfRange ? 'true' : 'false'}
+                  disabled={!canShow} title={canShow ? 'Show this slice' : undefined} onClick={() => run(COMMANDS.showHistoryEntry, { entry: h })}
+                  style={{ display: 'block', width: '100%', textAlign: 'left', background: 'none', border: 'none', padding: '3px 6px', fontSize: '11px', cursor: canShow ? 'pointer' : 'default', color: h.outOfRange ? colors.declined : colors.text }}>
+                  {text}
+                </button>
+              </li>
+            );
+          })}
+        </ul>
+      ) : null}
+      <button type="button" style={secondaryButtonStyle(!!history.length)} disabled={!history.length} data-testid="ssclnet-export-csv" onClick={() => run(COMMANDS.exportHistory, { format: 'csv' })}>Export CSV</button>
+      <button type="button" style={secondaryButtonStyle(!!history.length)} disabled={!history.length} data-testid="ssclnet-export-json" onClick={() => run(COMMANDS.exportHistory, { format: 'json' })}>Export JSON</button>
     </div>
   );
 }

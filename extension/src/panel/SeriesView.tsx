@@ -2,7 +2,9 @@
 import React from 'react';
 import type { SeriesState } from '../services/ClassificationService';
 import { COMMANDS } from '../id';
-import { CLASS_COLORS, buttonStyle, colors, styles } from './styles';
+import { CLASS_COLORS, buttonStyle, colors, secondaryButtonStyle, styles } from './styles';
+import { className } from './labels';
+import { ProgressBar } from './ui';
 import type { Run } from './PanelView';
 
 type SeriesRun = Extract<SeriesState, { outcomes: unknown }>;
@@ -10,7 +12,7 @@ type SeriesRun = Extract<SeriesState, { outcomes: unknown }>;
 function cellTitle(i: number, o: SeriesRun['outcomes'][number] | undefined): string {
   const c = o?.classification;
   if (c?.outOfRange) return `slice ${i + 1}: outside the model's range: ${c.outOfRange.reason}`;
-  if (c) return `slice ${i + 1}: ${c.classes.map((k, j) => `${k} ${(c.probabilities[j] * 100).toFixed(1)}%`).join(', ')}`;
+  if (c) return `slice ${i + 1}: ${c.classes.map((k, j) => `${className(k)} ${(c.probabilities[j] * 100).toFixed(1)}%`).join(', ')}`;
   return o?.error ? `slice ${i + 1}: ${o.error}` : `slice ${i + 1}: not classified`;
 }
 
@@ -35,24 +37,25 @@ export function SeriesStrip({ series, current, run }: { series: SeriesRun; curre
 export function SeriesView({ series, ready, current, classes, run }: { series: SeriesState; ready: boolean; current: number | null; classes: string[]; run: Run }) {
   const running = series.kind === 'running';
   return (
-    <div style={styles.section} data-testid="ssclnet-series-panel">
-      <button type="button" style={buttonStyle(ready && !running)} disabled={!ready || running} onClick={() => run(COMMANDS.classifySeries)} data-testid="ssclnet-classify-series">
+    <div data-testid="ssclnet-series-panel">
+      <button type="button" style={buttonStyle(ready && !running, { marginTop: 0 })} disabled={!ready || running} onClick={() => run(COMMANDS.classifySeries)} data-testid="ssclnet-classify-series" title="Classify every slice of the displayed series (Shift+K)">
         Classify series
       </button>
-      {running ? <button type="button" style={styles.button} onClick={() => run(COMMANDS.cancel)} data-testid="ssclnet-cancel-series">Cancel</button> : null}
+      {running ? <button type="button" style={secondaryButtonStyle(true, { marginTop: 0 })} onClick={() => run(COMMANDS.cancel)} data-testid="ssclnet-cancel-series">Cancel</button> : null}
       {series.kind === 'failed' ? <div style={styles.error} data-testid="ssclnet-series-error">{series.message}</div> : null}
       {series.kind === 'running' || series.kind === 'done' || series.kind === 'cancelled' ? (
         <div>
-          <progress data-testid="ssclnet-progress" max={series.total} value={series.done} style={{ width: '100%', marginTop: '6px' }} />
-          <div data-testid="ssclnet-series-status">
-            {series.kind === 'running' ? `Classifying ${series.done} / ${series.total}…` : series.kind === 'cancelled' ? `Cancelled after ${series.done} / ${series.total}` : `${series.done} / ${series.total} slices · model ${series.modelVersion}`}
+          {/* The bar shows progress while the run goes; when it ends the status line (and the strip) say how it ended. */}
+          {series.kind === 'running' ? <ProgressBar done={series.done} total={series.total} state={series.kind} testId="ssclnet-progress" /> : null}
+          <div data-testid="ssclnet-series-status" style={{ marginTop: '4px' }}>
+            {series.kind === 'running' ? `Classifying ${series.done} / ${series.total}…` : series.kind === 'cancelled' ? `Cancelled after ${series.done} / ${series.total}` : `${series.done} / ${series.total} slices classified`}
           </div>
           <SeriesStrip series={series} current={current} run={run} />
           <div style={{ display: 'flex', flexWrap: 'wrap', gap: '8px', fontSize: '11px', marginTop: '4px' }}>
             {classes.map((k, j) => (
-              <span key={k}><span style={{ display: 'inline-block', width: '8px', height: '8px', background: CLASS_COLORS[j % CLASS_COLORS.length], marginRight: '3px' }} />{k}</span>
+              <span key={k}><span style={{ display: 'inline-block', width: '8px', height: '8px', background: CLASS_COLORS[j % CLASS_COLORS.length], marginRight: '3px' }} />{className(k)}</span>
             ))}
-            <span><span style={{ display: 'inline-block', width: '8px', height: '8px', background: colors.declined, marginRight: '3px' }} />outside the model&apos;s range</span>
+            <span><span style={{ display: 'inline-block', width: '8px', height: '8px', background: colors.declined, marginRight: '3px' }} />Outside the model&apos;s range</span>
           </div>
           {series.summary ? (
             <div data-testid="ssclnet-series-summary" data-tumour={series.summary.counts.claimsTumour ? 'true' : 'false'} data-declined={series.summary.counts.declined} style={{ marginTop: '4px' }}>

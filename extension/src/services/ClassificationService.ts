@@ -29,9 +29,17 @@ export function seriesSummary(outcomes: SliceOutcome[], total: number, classes?:
   return { counts, text: formatSeriesSummary(counts) };
 }
 
+/** A run read back from a stored SR (prior result), shown without running the model. */
+export interface StoredRun {
+  sopInstanceUID: string;
+  /** "YYYY-MM-DDTHH:MM:SS" of the SR's content, or ''. */
+  contentDateTime: string;
+  modelVersion: string;
+}
+
 export type SeriesState =
   | { kind: 'idle' }
-  | { kind: 'running' | 'done' | 'cancelled'; viewportId: string; seriesInstanceUID: string; total: number; done: number; outcomes: SliceOutcome[]; summary: SeriesSummaryView | null; modelVersion: string }
+  | { kind: 'running' | 'done' | 'cancelled'; viewportId: string; seriesInstanceUID: string; total: number; done: number; outcomes: SliceOutcome[]; summary: SeriesSummaryView | null; modelVersion: string; stored?: StoredRun }
   | { kind: 'failed'; message: string };
 
 /** One line of the session's history (what the export writes). */
@@ -44,6 +52,8 @@ export interface HistoryEntry {
   frame: number;
   /** 1-based, as shown; null for a dropped file. */
   slice: number | null;
+  /** The series as the panel names it ("#6 AX FSE T2"), when known. */
+  series?: string;
   file?: string;
   classes: string[];
   /** Empty when the slice was declined before inference. */
@@ -88,15 +98,42 @@ export interface ClassificationServiceOptions {
 
 const message = (e: unknown) => (e instanceof Error ? e.message : String(e));
 
-function historyEntry(source: HistoryEntry['source'], c: Result, id: SliceIdentity | null, at: string, file?: string): HistoryEntry {
+function historyEntry(source: HistoryEntry['source'], c: Result, id: SliceIdentity | null, at: string, file?: string, series?: string): HistoryEntry {
   return {
-    at, source, file,
+    at, source, file, ...(series ? { series } : {}),
     studyInstanceUID: id?.studyInstanceUID ?? '', seriesInstanceUID: id?.seriesInstanceUID ?? '', sopInstanceUID: id?.sopInstanceUID ?? '',
     frame: id?.frame ?? 0, slice: id ? id.sliceIndex + 1 : null,
     classes: c.classes, probabilities: c.outOfRange ? [] : c.probabilities, top: c.outOfRange ? '' : c.top.label,
     outOfRange: c.outOfRange ? c.outOfRange.reason : null,
     modelVersion: c.modelVersion, backend: c.backend, ms: c.ms,
   };
+}
+
+/** One history row per instance + frame + model version (a dropped file: per name + model version). */
+export function historyKey(h: HistoryEntry): string {
+  return h.sopInstanceUID ? `${h.sopInstanceUID}|${h.frame}|${h.modelVersion}` : `file:${h.file ?? ''}|${h.modelVersion}`;
+}
+
+/** Adds rows to the history; a row for an instance + frame + model version already there is updated in place. */
+export function mergeHistory(history: HistoryEntry[], entries: HistoryEntry[]): HistoryEntry[] {
+  const out = [...history];
+  const index = new Map(out.map((h, i) => [historyKey(h), i]));
+  for (const e of entries) {
+    const k = historyKey(e);
+    const at = index.get(k);
+    if (at === undefined) {
+      index.set(k, out.length);
+      out.push(e);
+    } else out[at] = e;
+  }
+  return out;
+}
+
+/** The series as the panel names it: "#6 AX FSE T2", or what is known of it. */
+function seriesLabel(viewer: ViewerState): string | undefined {
+  if (viewer.kind !== 'showing' || !viewer.series) return undefined;
+  const { number, description } = viewer.series;
+  return [number !== null ? `#${number}` : '', description].filter(Boolean).join(' ') || undefined;
 }
 
 /** A result the views may show: declined, or probabilities that are finite and sum to 1. */
@@ -202,6 +239,8 @@ export class ClassificationService extends PubSubService<typeof EVENTS> {
 
   /** Classifies the displayed slice of a viewport (the active one by default); a newer request supersedes it. */
   async classifySlice(options: { viewportId?: string } = {}): Promise<SliceResult | null> {
+    // An administrator's rollback or withdrawal applies here, at the next classification (before this request counts).
+    await this.modelService.beforeClassification?.();
     const generation = ++this.generation;
     const model = await this.model();
     if (generation !== this.generation) return null;
@@ -231,7 +270,7 @@ export class ClassificationService extends PubSubService<typeof EVENTS> {
       }
       if (generation !== this.generation || c.modelVersion !== this.modelService.current?.version) return null;
       const result: SliceResult = { classification: c, identity, at: new Date().toISOString() };
-      this.set({ busy: false, result, error: null, history: [...this.state.history, historyEntry('slice', c, identity, result.at)] });
+      this.set({ busy: false, result, error: null, history: mergeHistory(this.state.history, [historyEntry('slice', c, identity, result.at, undefined, seriesLabel(this.state.viewer))]) });
       this.emitResult('slice', c, identity);
       return result;
     } catch (e) {
@@ -245,6 +284,7 @@ export class ClassificationService extends PubSubService<typeof EVENTS> {
 
   /** Classifies every slice of a viewport's series; a second run or cancel() stops the first. */
   async classifySeries(options: { viewportId?: string } = {}): Promise<void> {
+    await this.modelService.beforeClassification?.();
     const run = ++this.seriesRun;
     this.seriesOwner = run;
     const model = await this.model();
@@ -263,6 +303,7 @@ export class ClassificationService extends PubSubService<typeof EVENTS> {
       return;
     }
     const base = { viewportId: src.viewportId, seriesInstanceUID: src.seriesInstanceUID, total: src.count, modelVersion: model.version, summary: null };
+    const label = seriesLabel(this.state.viewer);
     this.set({ series: { kind: 'running', ...base, done: 0, outcomes: [] } });
     this._broadcastEvent(ClassificationService.EVENTS.STARTED, { kind: 'series', viewportId: src.viewportId, total: src.count });
     const { outcomes, cancelled } = await classifySeries({
@@ -282,10 +323,10 @@ export class ClassificationService extends PubSubService<typeof EVENTS> {
     });
     if (this.seriesOwner !== run) return;
     const at = new Date().toISOString();
-    const entries = outcomes.filter((o) => o.classification).map((o) => historyEntry('series', o.classification!, o.identity, at));
+    const entries = outcomes.filter((o) => o.classification).map((o) => historyEntry('series', o.classification!, o.identity, at, undefined, label));
     this.set({
       series: { kind: cancelled ? 'cancelled' : 'done', ...base, done: outcomes.length, outcomes, summary: seriesSummary(outcomes, src.count, model.card.classes) },
-      history: [...this.state.history, ...entries],
+      history: mergeHistory(this.state.history, entries),
     });
     if (cancelled) this._broadcastEvent(ClassificationService.EVENTS.CANCELLED, { done: outcomes.length, total: src.count });
   }
@@ -293,6 +334,7 @@ export class ClassificationService extends PubSubService<typeof EVENTS> {
   /** Classifies a local file (dropped on the panel): no study, so no UIDs; a DICOM file's attributes are gated. */
   async classifyFile(file: { name: string; type?: string; arrayBuffer: () => Promise<ArrayBuffer> }): Promise<void> {
     const name = file.name;
+    await this.modelService.beforeClassification?.();
     const model = await this.model();
     if (!model) {
       this.set({ file: { name, classification: null, error: 'No model is loaded' } });
@@ -306,7 +348,7 @@ export class ClassificationService extends PubSubService<typeof EVENTS> {
       // Read (DICOM decode / image decode) and classified in the engine, off the main thread.
       const classification = checked(await this.modelService.engine.classifyFile({ name, type: file.type ?? '', bytes }));
       const at = new Date().toISOString();
-      this.set({ file: { name, classification, error: null }, history: [...this.state.history, historyEntry('file', classification, null, at, name)] });
+      this.set({ file: { name, classification, error: null }, history: mergeHistory(this.state.history, [historyEntry('file', classification, null, at, name)]) });
       this.emitResult('file', classification, null);
     } catch (e) {
       this.set({ file: { name, classification: null, error: `${name}: ${message(e)}` } });
@@ -340,6 +382,35 @@ export class ClassificationService extends PubSubService<typeof EVENTS> {
     const series = this.state.series;
     const viewportId = 'viewportId' in series ? series.viewportId : this.state.viewer.kind === 'showing' ? this.state.viewer.viewportId : null;
     if (viewportId) await this.host.jumpToSlice(viewportId, index);
+  }
+
+  /**
+   * Shows a history row's slice: in the active viewport when it displays that series (found by SOP Instance UID and
+   * frame), otherwise through the host's `showInstance` (loads the series into the active viewport). False when the
+   * row's slice can't be shown (a dropped file, a series no longer open).
+   */
+  async showHistoryEntry(h: Pick<HistoryEntry, 'seriesInstanceUID' | 'sopInstanceUID' | 'frame' | 'slice'>): Promise<boolean> {
+    if (!h.sopInstanceUID) return false;
+    const displayed = this.host.displayedSeries?.();
+    if (displayed && displayed.seriesInstanceUID === h.seriesInstanceUID) {
+      let index = displayed.sopInstanceUIDs.findIndex((sop, i) => sop === h.sopInstanceUID && (displayed.frames[i] ?? 0) === h.frame);
+      if (index < 0 && h.slice !== null) index = h.slice - 1;
+      if (index < 0) return false;
+      await this.host.jumpToSlice(displayed.viewportId, index);
+      return true;
+    }
+    return this.host.showInstance ? this.host.showInstance(h.seriesInstanceUID, h.sopInstanceUID, h.frame) : false;
+  }
+
+  /**
+   * Shows a stored run (a prior SR, read by the report service) in the strip and the overlay, without running the
+   * model; `outcomes` are indexed by slice. A new run, a model change or another stored run replaces it.
+   */
+  showStoredSeries(run: { viewportId: string; seriesInstanceUID: string; total: number; outcomes: SliceOutcome[]; modelVersion: string; classes: string[]; stored: StoredRun }): void {
+    this.seriesRun++;
+    this.seriesOwner = this.seriesRun;
+    const { classes, ...rest } = run;
+    this.set({ series: { kind: 'done', ...rest, done: run.total, summary: seriesSummary(run.outcomes, run.total, classes) } });
   }
 
   /** The Cornerstone viewport element of a viewport (where the overlay is drawn). */

@@ -1,0 +1,70 @@
+/**
+ * How the engine's tfjs runs (issue 16): wasm threads where the page is cross-origin isolated (SharedArrayBuffer
+ * exists; tfjs-backend-wasm then loads tfjs-backend-wasm-threaded-simd.wasm and starts its pthread workers from
+ * blob: URLs), the single-threaded SIMD build where it is not, and the report of what answered.
+ */
+import * as tf from '@tensorflow/tfjs';
+import { getThreadsCount, setThreadsCount } from '@tensorflow/tfjs-backend-wasm';
+
+import type { EngineRuntime } from './types';
+
+/** Upper bound on XNNPACK threads: tfjs-backend-wasm's threaded build pre-allocates a pool of 8 pthread workers. */
+export const MAX_WASM_THREADS = 8;
+
+let configured = false;
+
+/** Whether this realm may use shared memory (the page, and so its workers, are cross-origin isolated). */
+export function isCrossOriginIsolated(): boolean {
+  return (globalThis as { crossOriginIsolated?: boolean }).crossOriginIsolated === true;
+}
+
+/**
+ * Sets the XNNPACK thread count before the wasm backend first starts (later calls do nothing: tfjs reads it once).
+ * `requested`: a positive number, or undefined for one thread per logical core (navigator.hardwareConcurrency).
+ */
+export function configureWasmThreads(requested?: number): void {
+  if (configured) return;
+  configured = true;
+  // On the page (configuration `inference: 'main'`) the page's CSP does not let scripts run from blob: URLs, which
+  // the threaded build's pthread workers need; one thread requested means the same. The single-threaded SIMD
+  // build is then chosen up front (tfjs reads this flag when the wasm backend starts).
+  // Threads are opt-in (`wasmThreads` >= 2) for now: in our webpack bundle the threaded build's pthread workers fail
+  // ("r is not defined": tfjs serialises its minified Emscripten factory into a blob: worker, which loses the
+  // bundle's scope), so by default the single-threaded SIMD build runs, isolated or not.
+  if (!(Number.isInteger(requested) && (requested as number) >= 2) || typeof (globalThis as { document?: unknown }).document !== 'undefined') {
+    tf.env().set('WASM_HAS_MULTITHREAD_SUPPORT', false);
+    setThreadsCount(1);
+    return;
+  }
+  const cores = (globalThis as { navigator?: { hardwareConcurrency?: number } }).navigator?.hardwareConcurrency ?? 1;
+  const n = Number.isInteger(requested) && (requested as number) > 0 ? (requested as number) : cores;
+  setThreadsCount(Math.max(1, Math.min(MAX_WASM_THREADS, n)));
+}
+
+/** The backend that answered and, for wasm, its build (SIMD, threads) and thread count. */
+export async function runtimeInfo(cache?: { fetchedBytes: number; cachedBytes: number }): Promise<EngineRuntime> {
+  const backend = tf.getBackend() ?? '';
+  let threads: number | null = null;
+  let simd: boolean | null = null;
+  let threaded: boolean | null = null;
+  if (backend === 'wasm') {
+    simd = Boolean(await tf.env().getAsync('WASM_HAS_SIMD_SUPPORT'));
+    threaded = Boolean(await tf.env().getAsync('WASM_HAS_MULTITHREAD_SUPPORT')) && simd;
+    try {
+      threads = getThreadsCount();
+    } catch {
+      threads = null;
+    }
+  }
+  const label = backend === 'wasm' ? `wasm${simd ? ' SIMD' : ''}, ${threaded ? `${threads} threads` : '1 thread'}` : backend;
+  return {
+    backend,
+    label,
+    threads,
+    simd,
+    threaded,
+    crossOriginIsolated: isCrossOriginIsolated(),
+    modelBytesFetched: cache?.fetchedBytes ?? 0,
+    modelBytesFromCache: cache?.cachedBytes ?? 0,
+  };
+}
