@@ -10,12 +10,15 @@ const path = require('node:path');
 class EmitTfjsWasm {
   apply(compiler) {
     compiler.hooks.thisCompilation.tap('EmitTfjsWasm', (compilation) => {
-      compilation.hooks.processAssets.tap({ name: 'EmitTfjsWasm', stage: compiler.webpack.Compilation.PROCESS_ASSETS_STAGE_ADDITIONAL }, () => {
-        const dir = path.dirname(require.resolve('@tensorflow/tfjs-backend-wasm/dist/tfjs-backend-wasm.wasm'));
-        for (const file of fs.readdirSync(dir).filter((f) => f.endsWith('.wasm'))) {
-          compilation.emitAsset(file, new compiler.webpack.sources.RawSource(fs.readFileSync(path.join(dir, file))));
-        }
-      });
+      compilation.hooks.processAssets.tap(
+        { name: 'EmitTfjsWasm', stage: compiler.webpack.Compilation.PROCESS_ASSETS_STAGE_ADDITIONAL },
+        () => {
+          const dir = path.dirname(require.resolve('@tensorflow/tfjs-backend-wasm/dist/tfjs-backend-wasm.wasm'));
+          for (const file of fs.readdirSync(dir).filter((f) => f.endsWith('.wasm'))) {
+            compilation.emitAsset(file, new compiler.webpack.sources.RawSource(fs.readFileSync(path.join(dir, file))));
+          }
+        },
+      );
     });
   }
 }
@@ -42,14 +45,26 @@ const common = (name, entry) => ({
   resolve: {
     extensions: ['.ts', '.tsx', '.js', '.mjs'],
     // The emscripten codec builds (DICOM decoding) mention Node modules on a path the browser never takes.
-    fallback: { fs: false, path: false, crypto: false, module: false, worker_threads: false, perf_hooks: false, os: false, url: false },
+    fallback: {
+      fs: false,
+      path: false,
+      crypto: false,
+      module: false,
+      worker_threads: false,
+      perf_hooks: false,
+      os: false,
+      url: false,
+    },
   },
   module: {
     rules: [
       {
         test: /\.tsx?$/,
         exclude: /node_modules/,
-        use: { loader: 'ts-loader', options: { transpileOnly: true, compilerOptions: { noEmit: false, module: 'ESNext' } } },
+        use: {
+          loader: 'ts-loader',
+          options: { transpileOnly: true, compilerOptions: { noEmit: false, module: 'ESNext' } },
+        },
       },
     ],
   },

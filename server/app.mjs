@@ -8,7 +8,15 @@ import { loadManifestTemplate, manifestForOrigin } from './manifest.mjs';
 import { originFromRequest } from './origin.mjs';
 import { proxyRequest } from './proxy.mjs';
 import {
-  applySecurityHeaders, checkHostAndOrigin, cspString, DATA_CSP, INFERENCE_WORKER_SCRIPT, inlineScriptHashes, parsePublicHosts, securityHeaders, workerCspDirectives,
+  applySecurityHeaders,
+  checkHostAndOrigin,
+  cspString,
+  DATA_CSP,
+  INFERENCE_WORKER_SCRIPT,
+  inlineScriptHashes,
+  parsePublicHosts,
+  securityHeaders,
+  workerCspDirectives,
 } from './security.mjs';
 import { resolveInside, sendFile } from './staticFiles.mjs';
 
@@ -47,9 +55,11 @@ function notFound(res) {
 export function createViewerServer(opts) {
   const ohifDir = path.resolve(opts.ohifDir);
   const indexHtml = path.join(ohifDir, 'index.html');
-  if (!fs.existsSync(indexHtml)) throw new Error(`OHIF dist not found at ${ohifDir} (run: bash scripts/setup.sh --viewer)`);
+  if (!fs.existsSync(indexHtml))
+    throw new Error(`OHIF dist not found at ${ohifDir} (run: bash scripts/setup.sh --viewer)`);
   for (const bundle of ['ssclnet-extension.js', 'ssclnet-mode.js']) {
-    if (!fs.existsSync(path.join(opts.pluginDir, bundle))) throw new Error(`${bundle} not found in ${opts.pluginDir} (run: npm run build)`);
+    if (!fs.existsSync(path.join(opts.pluginDir, bundle)))
+      throw new Error(`${bundle} not found in ${opts.pluginDir} (run: npm run build)`);
   }
   const sampleDir = path.resolve(opts.sampleDir);
   const template = loadManifestTemplate(path.join(sampleDir, 'study.json'));
@@ -69,7 +79,9 @@ export function createViewerServer(opts) {
       res.setHeader('content-security-policy', DATA_CSP); // PACS answers and refusals are data, never a page
       const refused = checkHostAndOrigin(req, publicHosts);
       if (refused) {
-        log(`refused ${req.method} ${pathname}: ${refused} (Host ${JSON.stringify(req.headers.host)}, Origin ${JSON.stringify(req.headers.origin)}); add the name with --public-host if it is yours`);
+        log(
+          `refused ${req.method} ${pathname}: ${refused} (Host ${JSON.stringify(req.headers.host)}, Origin ${JSON.stringify(req.headers.origin)}); add the name with --public-host if it is yours`,
+        );
         return sendText(res, 403, `forbidden: ${refused}\n`);
       }
       if (!opts.pacsUrl) return sendText(res, 503, 'no PACS configured (start the server with --pacs URL)\n');
@@ -85,7 +97,12 @@ export function createViewerServer(opts) {
       return sendText(res, 200, appConfigScript(config), 'text/javascript; charset=utf-8');
     }
     if (pathname === `${SAMPLE_PATH}/manifest.json`) {
-      return sendText(res, 200, JSON.stringify(manifestForOrigin(template, origin, SAMPLE_PATH)), 'application/json; charset=utf-8');
+      return sendText(
+        res,
+        200,
+        JSON.stringify(manifestForOrigin(template, origin, SAMPLE_PATH)),
+        'application/json; charset=utf-8',
+      );
     }
     const mounts = [
       [PLUGIN_PATH + '/', opts.pluginDir, () => NO_CACHE],
@@ -98,11 +115,13 @@ export function createViewerServer(opts) {
       if (!file || (allowed && !allowed.test(file))) return notFound(res);
       if (allowed) res.setHeader('content-security-policy', DATA_CSP);
       // The inference worker's own policy: its tfjs-wasm pthread workers run from blob: URLs (see security.mjs).
-      if (prefix === PLUGIN_PATH + '/' && path.basename(file) === INFERENCE_WORKER_SCRIPT) res.setHeader('content-security-policy', workerCsp);
+      if (prefix === PLUGIN_PATH + '/' && path.basename(file) === INFERENCE_WORKER_SCRIPT)
+        res.setHeader('content-security-policy', workerCsp);
       return sendFile(req, res, file, cache(file));
     }
     const file = pathname === '/' ? null : resolveInside(ohifDir, pathname.slice(1));
-    if (file) return sendFile(req, res, file, HASHED_ASSET.test(file) ? 'public, max-age=31536000, immutable' : NO_CACHE);
+    if (file)
+      return sendFile(req, res, file, HASHED_ASSET.test(file) ? 'public, max-age=31536000, immutable' : NO_CACHE);
     // SPA fallback: viewer routes (/ssclnet/dicomjson?...) are the app's; missing assets stay 404s.
     if (pathname === '/' || !path.posix.extname(pathname)) return sendFile(req, res, indexHtml, NO_CACHE);
     return notFound(res);
@@ -126,8 +145,12 @@ export function listen(server, { host, port }) {
   return new Promise((resolve, reject) => {
     const onError = (err) => {
       server.off('listening', onListening);
-      if (err.code === 'EADDRINUSE') reject(new Error(`port ${port} on ${host} is already in use (another viewer running?); choose another with --port`));
-      else if (err.code === 'EACCES') reject(new Error(`no permission to listen on ${host}:${port}; use a port above 1024`));
+      if (err.code === 'EADDRINUSE')
+        reject(
+          new Error(`port ${port} on ${host} is already in use (another viewer running?); choose another with --port`),
+        );
+      else if (err.code === 'EACCES')
+        reject(new Error(`no permission to listen on ${host}:${port}; use a port above 1024`));
       else reject(err);
     };
     const onListening = () => {

@@ -23,7 +23,11 @@ export function buildAppConfig({ origin, defaultDataSource, pacsName = 'Orthanc 
       {
         namespace: '@ssclnet/extension-ohif.dataSourcesModule.staticJson',
         sourceName: 'dicomjson',
-        configuration: { friendlyName: 'Embedded sample studies', name: 'json', manifestUrl: `${origin}${SAMPLE_PATH}/manifest.json` },
+        configuration: {
+          friendlyName: 'Embedded sample studies',
+          name: 'json',
+          manifestUrl: `${origin}${SAMPLE_PATH}/manifest.json`,
+        },
       },
       {
         namespace: '@ohif/extension-default.dataSourcesModule.dicomweb',

@@ -9,6 +9,11 @@ const HOST_RE = /^(\[[0-9a-fA-F:.]+\]|[A-Za-z0-9.-]+)(:\d{1,5})?$/;
 export function originFromRequest(req) {
   const host = req.headers.host;
   if (typeof host !== 'string' || !HOST_RE.test(host)) return null;
-  const scheme = String(req.headers['x-forwarded-proto'] ?? '').split(',')[0].trim() === 'https' ? 'https' : 'http';
+  const scheme =
+    String(req.headers['x-forwarded-proto'] ?? '')
+      .split(',')[0]
+      .trim() === 'https'
+      ? 'https'
+      : 'http';
   return `${scheme}://${host}`;
 }

@@ -7,8 +7,16 @@ import http from 'node:http';
 import https from 'node:https';
 import { DATA_CSP } from './security.mjs';
 
-const HOP_BY_HOP = new Set(['connection', 'keep-alive', 'proxy-authenticate', 'proxy-authorization', 'te', 'trailer',
-  'transfer-encoding', 'upgrade']);
+const HOP_BY_HOP = new Set([
+  'connection',
+  'keep-alive',
+  'proxy-authenticate',
+  'proxy-authorization',
+  'te',
+  'trailer',
+  'transfer-encoding',
+  'upgrade',
+]);
 
 /** Parses and checks a PACS URL (its DICOMweb root, e.g. http://127.0.0.1:8043/dicom-web). */
 export function parsePacsUrl(text) {
@@ -32,7 +40,10 @@ export function splitIncludeFields(query) {
   const params = new URLSearchParams(query);
   const out = new URLSearchParams();
   for (const [k, v] of params) {
-    if (k.toLowerCase() === 'includefield') v.split(',').filter(Boolean).forEach((f) => out.append(k, f));
+    if (k.toLowerCase() === 'includefield')
+      v.split(',')
+        .filter(Boolean)
+        .forEach((f) => out.append(k, f));
     else out.append(k, v);
   }
   return out.toString();
@@ -42,9 +53,22 @@ export const DEFAULT_TOTAL_TIMEOUT_MS = 120_000;
 export const DEFAULT_IDLE_TIMEOUT_MS = 30_000;
 
 /** Request headers passed to the PACS (everything else, cookies and Authorization included, stays here). */
-const FORWARD_HEADERS = new Set(['accept', 'accept-encoding', 'accept-language', 'content-type', 'content-length',
-  'if-none-match', 'if-modified-since', 'if-match', 'if-range', 'range', 'cache-control', 'pragma', 'user-agent',
-  'x-forwarded-proto']);
+const FORWARD_HEADERS = new Set([
+  'accept',
+  'accept-encoding',
+  'accept-language',
+  'content-type',
+  'content-length',
+  'if-none-match',
+  'if-modified-since',
+  'if-match',
+  'if-range',
+  'range',
+  'cache-control',
+  'pragma',
+  'user-agent',
+  'x-forwarded-proto',
+]);
 const CREDENTIAL_HEADERS = ['cookie', 'authorization'];
 
 // pchar of RFC 3986 (unreserved / sub-delims / ':' / '@'), the only characters a decoded segment may hold:
@@ -79,7 +103,8 @@ export function upstreamUrl(pacsUrl, rest, method) {
   }
   if (decoded.includes('%')) throw new ProxyError(400, 'bad DICOMweb path: double percent-encoding');
   // eslint-disable-next-line no-control-regex -- control characters are exactly what this refuses
-  if (/[\\\u0000-\u001f\u007f]/.test(decoded)) throw new ProxyError(400, 'bad DICOMweb path: control character or backslash');
+  if (/[\\\u0000-\u001f\u007f]/.test(decoded))
+    throw new ProxyError(400, 'bad DICOMweb path: control character or backslash');
   const segments = decoded === '' || decoded === '/' ? [] : decoded.slice(1).split('/');
   for (const seg of segments) {
     if (seg === '.' || seg === '..') throw new ProxyError(400, 'bad DICOMweb path: dot segment');
@@ -95,15 +120,22 @@ export function upstreamUrl(pacsUrl, rest, method) {
   target.pathname = [root, ...segments].join('/') || '/';
   target.search = query ? `?${splitIncludeFields(query)}` : '';
   // Belt and braces: whatever URL normalisation did, the result is still the PACS, under its DICOMweb root.
-  if (target.origin !== pacsUrl.origin || !(target.pathname === (root || '/') || target.pathname.startsWith(`${root}/`))) {
+  if (
+    target.origin !== pacsUrl.origin ||
+    !(target.pathname === (root || '/') || target.pathname.startsWith(`${root}/`))
+  ) {
     throw new ProxyError(400, 'bad DICOMweb path: outside the DICOMweb root');
   }
   return target;
 }
 
 function sendError(res, status, message, headers = {}) {
-  res.writeHead(status, { ...headers, 'content-type': 'text/plain; charset=utf-8', 'cache-control': 'no-cache',
-    'content-security-policy': DATA_CSP });
+  res.writeHead(status, {
+    ...headers,
+    'content-type': 'text/plain; charset=utf-8',
+    'cache-control': 'no-cache',
+    'content-security-policy': DATA_CSP,
+  });
   res.end(`${message}\n`);
 }
 
@@ -126,7 +158,8 @@ export function proxyRequest(req, res, pacsUrl, rest, options = {}) {
   }
   const headers = {};
   for (const [k, v] of Object.entries(req.headers)) if (FORWARD_HEADERS.has(k)) headers[k] = v;
-  if (options.forwardCredentials) for (const k of CREDENTIAL_HEADERS) if (req.headers[k] !== undefined) headers[k] = req.headers[k];
+  if (options.forwardCredentials)
+    for (const k of CREDENTIAL_HEADERS) if (req.headers[k] !== undefined) headers[k] = req.headers[k];
   // Keep the viewer's Host (already checked to be this server): Orthanc builds BulkDataURIs from it, so they
   // point back through this proxy.
   if (req.headers.host) headers.host = req.headers.host;

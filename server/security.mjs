@@ -50,7 +50,9 @@ export function workerCspDirectives(inlineScriptHashes = []) {
 export const INFERENCE_WORKER_SCRIPT = 'ssclnet-inference.js';
 
 export function cspString(directives) {
-  return Object.entries(directives).map(([k, v]) => `${k} ${v.join(' ')}`).join('; ');
+  return Object.entries(directives)
+    .map(([k, v]) => `${k} ${v.join(' ')}`)
+    .join('; ');
 }
 
 /** Responses that are data, never a page (PACS answers, model files, 404s): nothing may run in them. */
@@ -106,10 +108,15 @@ function bareIp(name) {
  * reverse proxy or a LAN DNS entry serves the viewer under. Throws on malformed entries.
  */
 export function parsePublicHosts(list) {
-  const items = (Array.isArray(list) ? list : String(list ?? '').split(',')).map((s) => String(s).trim()).filter(Boolean);
+  const items = (Array.isArray(list) ? list : String(list ?? '').split(','))
+    .map((s) => String(s).trim())
+    .filter(Boolean);
   return items.map((item) => {
     const h = splitHost(item);
-    if (!h) throw new Error(`not a host name: ${JSON.stringify(item)} (expected e.g. viewer.example.org or viewer.example.org:8443)`);
+    if (!h)
+      throw new Error(
+        `not a host name: ${JSON.stringify(item)} (expected e.g. viewer.example.org or viewer.example.org:8443)`,
+      );
     return h;
   });
 }
@@ -141,7 +148,8 @@ export function checkHostAndOrigin(req, publicHosts = []) {
   // Browsers say where a request comes from (Fetch Metadata): a page of another site may not use the PACS,
   // not even through <img>/<script> loads that carry no Origin.
   const site = req.headers['sec-fetch-site'];
-  if (site !== undefined && site !== 'same-origin' && site !== 'none') return `request from another site (Sec-Fetch-Site: ${site})`;
+  if (site !== undefined && site !== 'same-origin' && site !== 'none')
+    return `request from another site (Sec-Fetch-Site: ${site})`;
   const origin = req.headers.origin;
   if (origin === undefined) return null;
   let url;

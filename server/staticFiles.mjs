@@ -3,11 +3,25 @@ import fs from 'node:fs';
 import path from 'node:path';
 
 const TYPES = {
-  '.html': 'text/html; charset=utf-8', '.js': 'text/javascript; charset=utf-8', '.mjs': 'text/javascript; charset=utf-8',
-  '.css': 'text/css; charset=utf-8', '.json': 'application/json; charset=utf-8', '.wasm': 'application/wasm',
-  '.svg': 'image/svg+xml', '.png': 'image/png', '.jpg': 'image/jpeg', '.ico': 'image/x-icon', '.txt': 'text/plain; charset=utf-8',
-  '.woff': 'font/woff', '.woff2': 'font/woff2', '.ttf': 'font/ttf', '.map': 'application/json', '.xml': 'application/xml',
-  '.dcm': 'application/dicom', '.bin': 'application/octet-stream', '.webmanifest': 'application/manifest+json',
+  '.html': 'text/html; charset=utf-8',
+  '.js': 'text/javascript; charset=utf-8',
+  '.mjs': 'text/javascript; charset=utf-8',
+  '.css': 'text/css; charset=utf-8',
+  '.json': 'application/json; charset=utf-8',
+  '.wasm': 'application/wasm',
+  '.svg': 'image/svg+xml',
+  '.png': 'image/png',
+  '.jpg': 'image/jpeg',
+  '.ico': 'image/x-icon',
+  '.txt': 'text/plain; charset=utf-8',
+  '.woff': 'font/woff',
+  '.woff2': 'font/woff2',
+  '.ttf': 'font/ttf',
+  '.map': 'application/json',
+  '.xml': 'application/xml',
+  '.dcm': 'application/dicom',
+  '.bin': 'application/octet-stream',
+  '.webmanifest': 'application/manifest+json',
 };
 
 /** Resolves a URL path inside root, or null if it escapes root or is not a regular file. */
@@ -47,5 +61,7 @@ export function sendFile(req, res, file, cacheControl) {
     res.end();
     return;
   }
-  fs.createReadStream(file).on('error', (err) => res.destroy(err)).pipe(res);
+  fs.createReadStream(file)
+    .on('error', (err) => res.destroy(err))
+    .pipe(res);
 }

@@ -48,7 +48,8 @@ export function getCommandsModule({ servicesManager }: { servicesManager: { serv
     classifyFile: ({ file }: { file: File }) => classification().classifyFile(file),
     showSlice: ({ index }: { index: number }) => classification().showSlice(index),
     /** Shows the slice of a history row (its series in the active viewport when needed). */
-    showHistoryEntry: ({ entry }: { entry: Parameters<ClassificationService['showHistoryEntry']>[0] }) => classification().showHistoryEntry(entry),
+    showHistoryEntry: ({ entry }: { entry: Parameters<ClassificationService['showHistoryEntry']>[0] }) =>
+      classification().showHistoryEntry(entry),
     /** Stores the SR of the last series run (or the displayed series' classified slices) in the PACS, or downloads it. */
     saveReport: () => report()?.saveReport() ?? false,
     /** Looks up this algorithm's earlier SRs in the displayed study. */
@@ -63,7 +64,8 @@ export function getCommandsModule({ servicesManager }: { servicesManager: { serv
       const history = classification().getState().history;
       if (!history.length) return;
       const stamp = new Date().toISOString().replace(/[:.]/g, '-');
-      if (format === 'json') download(`ssclnet-classifications-${stamp}.json`, historyToJson(history), 'application/json');
+      if (format === 'json')
+        download(`ssclnet-classifications-${stamp}.json`, historyToJson(history), 'application/json');
       else download(`ssclnet-classifications-${stamp}.csv`, historyToCsv(history), 'text/csv');
     },
   };

@@ -33,7 +33,11 @@ export function bundleBase(): string {
 
 const BACKENDS: BackendPreference[] = ['auto', 'webgl', 'wasm', 'cpu'];
 
-export function resolveConfig(configuration: SsclnetConfigInput | undefined, appConfig: { ssclnet?: SsclnetConfigInput } | undefined, base = bundleBase()): SsclnetConfig {
+export function resolveConfig(
+  configuration: SsclnetConfigInput | undefined,
+  appConfig: { ssclnet?: SsclnetConfigInput } | undefined,
+  base = bundleBase(),
+): SsclnetConfig {
   const given: SsclnetConfigInput = { ...(appConfig?.ssclnet ?? {}), ...(configuration ?? {}) };
   const dir = base.endsWith('/') ? base : `${base}/`;
   const backend = given.backend && BACKENDS.includes(given.backend) ? given.backend : 'auto';

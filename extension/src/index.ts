@@ -30,7 +30,10 @@ export { ModelService, ClassificationService, ReportService, HeatmapService, get
 
 export interface ServicesManagerLike {
   services: Record<string, unknown>;
-  registerService: (registration: { name: string; altName?: string; create: (args: never) => unknown }, configuration?: unknown) => void;
+  registerService: (
+    registration: { name: string; altName?: string; create: (args: never) => unknown },
+    configuration?: unknown,
+  ) => void;
 }
 
 export interface PreRegistrationArgs {
@@ -46,10 +49,12 @@ export interface PreRegistrationArgs {
  * or something else (the embedded demo's dicomjson: the report is downloaded instead).
  */
 export function activeDataSource(extensionManager: ExtensionManagerLike | undefined): DataSourceInfo {
-  const em = extensionManager as unknown as { getActiveDataSource?: () => { getConfig?: () => Record<string, unknown> }[] } | undefined;
+  const em = extensionManager as unknown as
+    { getActiveDataSource?: () => { getConfig?: () => Record<string, unknown> }[] } | undefined;
   const config = em?.getActiveDataSource?.()?.[0]?.getConfig?.() ?? {};
   const name = String(config.friendlyName ?? config.name ?? '');
-  const root = [config.stowRoot, config.wadoRoot, config.qidoRoot].find((r) => typeof r === 'string' && r) as string | undefined;
+  const root = [config.stowRoot, config.wadoRoot, config.qidoRoot].find((r) => typeof r === 'string' && r) as
+    string | undefined;
   return root && !config.manifestUrl ? { kind: 'dicomweb', root, name } : { kind: 'other', name };
 }
 
@@ -61,16 +66,30 @@ export interface Overrides {
   dataSource?: () => DataSourceInfo;
 }
 
-export function registerServices({ servicesManager, extensionManager, appConfig, configuration }: PreRegistrationArgs, overrides: Overrides = {}): SsclnetConfig {
+export function registerServices(
+  { servicesManager, extensionManager, appConfig, configuration }: PreRegistrationArgs,
+  overrides: Overrides = {},
+): SsclnetConfig {
   const config = resolveConfig(configuration, appConfig);
   const engine = overrides.engine ?? createEngine(config);
   servicesManager.registerService(ModelService.REGISTRATION, { config, engine, fetch: overrides.fetch });
   const modelService = servicesManager.services[ModelService.REGISTRATION.name] as ModelService;
-  const host = overrides.host ?? createOhifHost(servicesManager.services as unknown as TrackedServices, cornerstoneFrom(extensionManager));
-  servicesManager.registerService(ClassificationService.REGISTRATION, { modelService, host, autoDebounceMs: config.autoDebounceMs });
-  const classificationService = servicesManager.services[ClassificationService.REGISTRATION.name] as ClassificationService;
+  const host =
+    overrides.host ??
+    createOhifHost(servicesManager.services as unknown as TrackedServices, cornerstoneFrom(extensionManager));
+  servicesManager.registerService(ClassificationService.REGISTRATION, {
+    modelService,
+    host,
+    autoDebounceMs: config.autoDebounceMs,
+  });
+  const classificationService = servicesManager.services[
+    ClassificationService.REGISTRATION.name
+  ] as ClassificationService;
   servicesManager.registerService(ReportService.REGISTRATION, {
-    modelService, classificationService, host, dataSource: overrides.dataSource ?? (() => activeDataSource(extensionManager)),
+    modelService,
+    classificationService,
+    host,
+    dataSource: overrides.dataSource ?? (() => activeDataSource(extensionManager)),
   });
   servicesManager.registerService(HeatmapService.REGISTRATION, { modelService, classificationService, host });
   return config;

@@ -86,30 +86,48 @@ const contains = (value: string | undefined, needle: string | undefined) =>
 const uidFilter = (f: StudyFilters): string[] => {
   const v = f.studyInstanceUid ?? f.StudyInstanceUID;
   if (Array.isArray(v)) return v.map(String);
-  return typeof v === 'string' && v ? v.split(/[,\\]/).map((x) => x.trim()).filter(Boolean) : [];
+  return typeof v === 'string' && v
+    ? v
+        .split(/[,\\]/)
+        .map((x) => x.trim())
+        .filter(Boolean)
+    : [];
 };
 
 export function filterStudies(studies: ManifestStudy[], f: StudyFilters): StudyRow[] {
   const uids = uidFilter(f);
   return studies
-    .filter((s) =>
-      (!uids.length || uids.includes(s.StudyInstanceUID)) &&
-      (f.disableWildcard && f.patientId ? (s.PatientID ?? '') === f.patientId : contains(s.PatientID, f.patientId)) &&
-      contains(s.PatientName, f.patientName) &&
-      contains(s.StudyDescription, f.studyDescription) &&
-      contains(s.AccessionNumber, f.accessionNumber) &&
-      (!f.modalitiesInStudy?.length || f.modalitiesInStudy.some((m) => (s.Modalities ?? '').split(/[\\/,]/).includes(m))) &&
-      (!f.startDate || (s.StudyDate ?? '') >= f.startDate.replace(/-/g, '')) &&
-      (!f.endDate || (s.StudyDate ?? '') <= f.endDate.replace(/-/g, '')))
+    .filter(
+      (s) =>
+        (!uids.length || uids.includes(s.StudyInstanceUID)) &&
+        (f.disableWildcard && f.patientId ? (s.PatientID ?? '') === f.patientId : contains(s.PatientID, f.patientId)) &&
+        contains(s.PatientName, f.patientName) &&
+        contains(s.StudyDescription, f.studyDescription) &&
+        contains(s.AccessionNumber, f.accessionNumber) &&
+        (!f.modalitiesInStudy?.length ||
+          f.modalitiesInStudy.some((m) => (s.Modalities ?? '').split(/[\\/,]/).includes(m))) &&
+        (!f.startDate || (s.StudyDate ?? '') >= f.startDate.replace(/-/g, '')) &&
+        (!f.endDate || (s.StudyDate ?? '') <= f.endDate.replace(/-/g, '')),
+    )
     .map((s) => ({
-      studyInstanceUid: s.StudyInstanceUID, date: s.StudyDate, time: s.StudyTime, description: s.StudyDescription,
-      modalities: s.Modalities, mrn: s.PatientID, patientName: s.PatientName, accession: s.AccessionNumber,
-      instances: s.NumInstances, NumInstances: s.NumInstances,
+      studyInstanceUid: s.StudyInstanceUID,
+      date: s.StudyDate,
+      time: s.StudyTime,
+      description: s.StudyDescription,
+      modalities: s.Modalities,
+      mrn: s.PatientID,
+      patientName: s.PatientName,
+      accession: s.AccessionNumber,
+      instances: s.NumInstances,
+      NumInstances: s.NumInstances,
     }));
 }
 /** The series of a study in the manifest, as series rows (OHIF's dicomjson has no series search). */
 export function seriesRows(studies: ManifestStudy[], studyInstanceUid: unknown): SeriesRow[] {
-  const uid = typeof studyInstanceUid === 'string' ? studyInstanceUid : (studyInstanceUid as { studyInstanceUid?: string } | null)?.studyInstanceUid;
+  const uid =
+    typeof studyInstanceUid === 'string'
+      ? studyInstanceUid
+      : (studyInstanceUid as { studyInstanceUid?: string } | null)?.studyInstanceUid;
   const study = studies.find((s) => s.StudyInstanceUID === uid);
   if (!study) return [];
   return (study.series ?? []).map((se) => ({
@@ -123,8 +141,12 @@ export function seriesRows(studies: ManifestStudy[], studyInstanceUid: unknown):
   }));
 }
 
-interface ModuleEntry { createDataSource: (configuration: unknown, servicesManager: unknown, extensionManager?: unknown) => DicomJsonApi }
-export interface ExtensionManagerLike { getModuleEntry: (namespace: string) => ModuleEntry | undefined }
+interface ModuleEntry {
+  createDataSource: (configuration: unknown, servicesManager: unknown, extensionManager?: unknown) => DicomJsonApi;
+}
+export interface ExtensionManagerLike {
+  getModuleEntry: (namespace: string) => ModuleEntry | undefined;
+}
 
 export interface StaticJsonConfiguration {
   /** Manifest URL, absolute or relative to the page (e.g. '/sample-study/manifest.json'). */
@@ -157,7 +179,11 @@ async function fetchManifestStudies(url: string): Promise<ManifestStudy[]> {
   return Array.isArray(data.studies) ? data.studies : [];
 }
 
-export function wrapDicomJson(base: DicomJsonApi, manifestUrl: string, loadStudies = fetchManifestStudies): DicomJsonApi {
+export function wrapDicomJson(
+  base: DicomJsonApi,
+  manifestUrl: string,
+  loadStudies = fetchManifestStudies,
+): DicomJsonApi {
   let studies: Promise<ManifestStudy[]> | null = null;
   const manifest = () => {
     studies ??= loadStudies(manifestUrl).catch((err) => {
@@ -193,13 +219,22 @@ export function getDataSourcesModule() {
     {
       name: STATIC_JSON_DATA_SOURCE,
       type: 'jsonApi',
-      createDataSource: (configuration: StaticJsonConfiguration, servicesManager: unknown, extensionManager: ExtensionManagerLike) => {
+      createDataSource: (
+        configuration: StaticJsonConfiguration,
+        servicesManager: unknown,
+        extensionManager: ExtensionManagerLike,
+      ) => {
         if (!configuration || typeof configuration.manifestUrl !== 'string' || !configuration.manifestUrl) {
-          throw new Error(`${STATIC_JSON_DATA_SOURCE}: configuration.manifestUrl (the dicomjson manifest URL) is required`);
+          throw new Error(
+            `${STATIC_JSON_DATA_SOURCE}: configuration.manifestUrl (the dicomjson manifest URL) is required`,
+          );
         }
         const entry = extensionManager?.getModuleEntry(OHIF_DICOMJSON_NAMESPACE);
         if (!entry) throw new Error(`${STATIC_JSON_DATA_SOURCE}: OHIF's ${OHIF_DICOMJSON_NAMESPACE} is not registered`);
-        return wrapDicomJson(entry.createDataSource(configuration, servicesManager, extensionManager), configuration.manifestUrl);
+        return wrapDicomJson(
+          entry.createDataSource(configuration, servicesManager, extensionManager),
+          configuration.manifestUrl,
+        );
       },
     },
   ];

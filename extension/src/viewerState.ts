@@ -35,7 +35,10 @@ export function seriesFromDisplaySet(ds: DisplaySetLike | null | undefined): Ser
   const description = typeof ds.SeriesDescription === 'string' ? ds.SeriesDescription.trim() : '';
   return {
     description: description || '(no description)',
-    number: ds.SeriesNumber === undefined || ds.SeriesNumber === null || ds.SeriesNumber === '' || !Number.isFinite(n) ? null : n,
+    number:
+      ds.SeriesNumber === undefined || ds.SeriesNumber === null || ds.SeriesNumber === '' || !Number.isFinite(n)
+        ? null
+        : n,
     modality: typeof ds.Modality === 'string' ? ds.Modality : '',
   };
 }
@@ -72,7 +75,10 @@ export function sameState(a: ViewerState, b: ViewerState): boolean {
   if (a.kind === 'waiting' || b.kind === 'waiting') return true;
   if (a.viewportId !== b.viewportId) return false;
   if (a.kind === 'empty' || b.kind === 'empty') return true;
-  const sa = a.series, sb = b.series;
-  const sameSeries = sa === sb || (!!sa && !!sb && sa.description === sb.description && sa.number === sb.number && sa.modality === sb.modality);
+  const sa = a.series,
+    sb = b.series;
+  const sameSeries =
+    sa === sb ||
+    (!!sa && !!sb && sa.description === sb.description && sa.number === sb.number && sa.modality === sb.modality);
   return sameSeries && a.slice.index === b.slice.index && a.slice.count === b.slice.count;
 }

@@ -5,10 +5,22 @@
  * (passed in by the caller, from what OHIF hands the extension).
  */
 import type { Types as CoreTypes } from '@cornerstonejs/core';
-import { WAITING, sameState, seriesFromDisplaySet, sliceInfo, type DisplaySetLike, type ViewerState } from './viewerState';
+import {
+  WAITING,
+  sameState,
+  seriesFromDisplaySet,
+  sliceInfo,
+  type DisplaySetLike,
+  type ViewerState,
+} from './viewerState';
 
-interface Subscription { unsubscribe: () => void }
-interface EventSource { EVENTS: Record<string, string>; subscribe: (event: string, cb: () => void) => Subscription }
+interface Subscription {
+  unsubscribe: () => void;
+}
+interface EventSource {
+  EVENTS: Record<string, string>;
+  subscribe: (event: string, cb: () => void) => Subscription;
+}
 
 /** The OHIF services we use, typed as far as we read them. */
 export interface TrackedServices {
@@ -23,7 +35,11 @@ export interface TrackedServices {
 }
 
 // Fallbacks equal to Cornerstone3D 5.x's Enums.Events values, used only if the host's Cornerstone is not reachable.
-const SLICE_EVENTS_FALLBACK = ['CORNERSTONE_STACK_NEW_IMAGE', 'CORNERSTONE_VOLUME_NEW_IMAGE', 'CORNERSTONE_IMAGE_RENDERED'];
+const SLICE_EVENTS_FALLBACK = [
+  'CORNERSTONE_STACK_NEW_IMAGE',
+  'CORNERSTONE_VOLUME_NEW_IMAGE',
+  'CORNERSTONE_IMAGE_RENDERED',
+];
 
 export function sliceEventNames(events: Record<string, string> | undefined | null): string[] {
   if (!events) return SLICE_EVENTS_FALLBACK;
@@ -59,7 +75,11 @@ export function readViewerState(services: TrackedServices): ViewerState {
 }
 
 /** Starts tracking; onChange gets each distinct state. Returns the function that stops it. */
-export function trackActiveViewport(services: TrackedServices, onChange: (state: ViewerState) => void, names: string[] = sliceEventNames(null)): () => void {
+export function trackActiveViewport(
+  services: TrackedServices,
+  onChange: (state: ViewerState) => void,
+  names: string[] = sliceEventNames(null),
+): () => void {
   let last: ViewerState | null = null;
   let element: HTMLElement | null = null;
 

@@ -29,11 +29,17 @@ export const extensionDependencies = {
   '@ohif/extension-cornerstone': '^3.0.0',
 };
 
-export interface ValidityResult { valid: boolean; description: string }
+export interface ValidityResult {
+  valid: boolean;
+  description: string;
+}
 
 /** OHIF passes the study's modalities joined by backslashes (e.g. "MR\\SR"). */
 export function isValidMode({ modalities }: { modalities?: string }): ValidityResult {
-  const list = (modalities ?? '').split('\\').map((m) => m.trim().toUpperCase()).filter(Boolean);
+  const list = (modalities ?? '')
+    .split('\\')
+    .map((m) => m.trim().toUpperCase())
+    .filter(Boolean);
   if (list.includes('MR')) return { valid: true, description: 'The study has MR series' };
   const found = list.length ? `it has ${list.join(', ')}` : 'its modalities are unknown';
   return { valid: false, description: `Brain MRI classification needs an MR series; ${found}` };
@@ -59,8 +65,18 @@ export const ssclnetHotkeys = [
   { commandName: COMMANDS.cancel, label: 'Cancel classification', keys: ['shift+x'], isEditable: true },
   { commandName: COMMANDS.toggleOverlay, label: 'Show/hide classification overlay', keys: ['o'], isEditable: true },
   { commandName: COMMANDS.switchModel, label: 'Switch to the latest model', keys: ['shift+m'], isEditable: true },
-  { commandName: COMMANDS.toggleHeatmap, label: 'Show/hide the heatmap (where the model looked)', keys: ['shift+h'], isEditable: true },
-  { commandName: COMMANDS.saveReport, label: 'Save the result to the PACS (DICOM SR)', keys: ['shift+s'], isEditable: true },
+  {
+    commandName: COMMANDS.toggleHeatmap,
+    label: 'Show/hide the heatmap (where the model looked)',
+    keys: ['shift+h'],
+    isEditable: true,
+  },
+  {
+    commandName: COMMANDS.saveReport,
+    label: 'Save the result to the PACS (DICOM SR)',
+    keys: ['shift+s'],
+    isEditable: true,
+  },
 ];
 
 /**
@@ -87,8 +103,17 @@ export const classifyButton = {
 export const toolbarButtons = [classifyButton];
 
 const setToolActiveToolbar = { commandName: 'setToolActiveToolbar', commandOptions: { toolGroupIds: ['default'] } };
-const toolButton = (id: string, icon: string, label: string, commands: unknown, evaluate: unknown = 'evaluate.cornerstoneTool', tooltip = label) => ({
-  id, uiType: 'ohif.toolButton', props: { icon, label, tooltip, commands, evaluate },
+const toolButton = (
+  id: string,
+  icon: string,
+  label: string,
+  commands: unknown,
+  evaluate: unknown = 'evaluate.cornerstoneTool',
+  tooltip = label,
+) => ({
+  id,
+  uiType: 'ohif.toolButton',
+  props: { icon, label, tooltip, commands, evaluate },
 });
 /** Copies of OHIF 3.13's definitions (extensions/cornerstone/src/customizations/toolbarButtonsCustomization.ts). */
 export const fallbackStandardButtons = [
@@ -98,12 +123,34 @@ export const fallbackStandardButtons = [
   toolButton('Pan', 'tool-move', 'Pan', setToolActiveToolbar),
   toolButton('StackScroll', 'tool-stack-scroll', 'Stack Scroll', setToolActiveToolbar),
   toolButton('Reset', 'tool-reset', 'Reset View', 'resetViewport', 'evaluate.action'),
-  toolButton('invert', 'tool-invert', 'Invert', 'invertViewport', 'evaluate.viewportProperties.toggle', 'Invert Colors'),
+  toolButton(
+    'invert',
+    'tool-invert',
+    'Invert',
+    'invertViewport',
+    'evaluate.viewportProperties.toggle',
+    'Invert Colors',
+  ),
   toolButton('rotate-right', 'tool-rotate-right', 'Rotate Right', 'rotateViewportCW', 'evaluate.action', 'Rotate +90'),
-  toolButton('flipHorizontal', 'tool-flip-horizontal', 'Flip Horizontal', 'flipViewportHorizontal', 'evaluate.viewportProperties.toggle'),
+  toolButton(
+    'flipHorizontal',
+    'tool-flip-horizontal',
+    'Flip Horizontal',
+    'flipViewportHorizontal',
+    'evaluate.viewportProperties.toggle',
+  ),
   toolButton('Capture', 'tool-capture', 'Capture', 'showDownloadViewportModal', 'evaluate.action'),
   { id: 'Layout', uiType: 'ohif.layoutSelector', props: { rows: 3, columns: 4, evaluate: 'evaluate.action' } },
-  { id: 'windowLevelMenu', uiType: 'ohif.windowLevelMenu', props: { icon: 'WindowLevel', label: 'Window Level', tooltip: 'Window/level presets', evaluate: { name: 'evaluate.windowLevelMenu' } } },
+  {
+    id: 'windowLevelMenu',
+    uiType: 'ohif.windowLevelMenu',
+    props: {
+      icon: 'WindowLevel',
+      label: 'Window Level',
+      tooltip: 'Window/level presets',
+      evaluate: { name: 'evaluate.windowLevelMenu' },
+    },
+  },
 ];
 
 export const PRIMARY_SECTION = 'primary';
@@ -115,7 +162,10 @@ export const toolbarSections: Record<string, string[]> = {
   [WL_PRESETS_SECTION]: ['windowLevelMenu'],
 };
 
-interface ButtonDef { id: string; [k: string]: unknown }
+interface ButtonDef {
+  id: string;
+  [k: string]: unknown;
+}
 /**
  * The buttons the sections name: the host's definitions (`cornerstone.toolbarButtons`) where it has them, our copies
  * otherwise (their tool commands name this mode's 'default' tool group); plus ours.
@@ -124,7 +174,8 @@ export function composeToolbarButtons(hostButtons: unknown): ButtonDef[] {
   const wanted = new Set(Object.values(toolbarSections).flat());
   wanted.delete(CLASSIFY_BUTTON_ID);
   const host = new Map<string, ButtonDef>();
-  if (Array.isArray(hostButtons)) for (const b of hostButtons as ButtonDef[]) if (b && typeof b.id === 'string') host.set(b.id, b);
+  if (Array.isArray(hostButtons))
+    for (const b of hostButtons as ButtonDef[]) if (b && typeof b.id === 'string') host.set(b.id, b);
   const out: ButtonDef[] = [];
   for (const fallback of fallbackStandardButtons) {
     if (!wanted.has(fallback.id)) continue;
@@ -133,17 +184,34 @@ export function composeToolbarButtons(hostButtons: unknown): ButtonDef[] {
   return [...out, ...toolbarButtons];
 }
 
-interface ToolDef { toolName: string; bindings?: { mouseButton: number }[] }
+interface ToolDef {
+  toolName: string;
+  bindings?: { mouseButton: number }[];
+}
 interface ModeServices {
-  toolGroupService: { createToolGroupAndAddTools: (id: string, tools: Record<string, ToolDef[]>) => void; destroy: () => void };
-  toolbarService?: { register: (buttons: unknown[], replace?: boolean) => void; updateSection: (section: string, ids: string[]) => void };
-  customizationService?: { setCustomizations: (customizations: Record<string, unknown>) => void; getCustomization?: (id: string) => unknown };
+  toolGroupService: {
+    createToolGroupAndAddTools: (id: string, tools: Record<string, ToolDef[]>) => void;
+    destroy: () => void;
+  };
+  toolbarService?: {
+    register: (buttons: unknown[], replace?: boolean) => void;
+    updateSection: (section: string, ids: string[]) => void;
+  };
+  customizationService?: {
+    setCustomizations: (customizations: Record<string, unknown>) => void;
+    getCustomization?: (id: string) => unknown;
+  };
   uiDialogService?: { hideAll?: () => void };
   uiModalService?: { hide?: () => void };
 }
 interface ModeHookArgs {
   servicesManager: { services: ModeServices };
-  extensionManager: { getModuleEntry: (id: string) => { exports: { toolNames: Record<string, string>; Enums: { MouseBindings: Record<string, number> } } } | undefined };
+  extensionManager: {
+    getModuleEntry: (
+      id: string,
+    ) =>
+      { exports: { toolNames: Record<string, string>; Enums: { MouseBindings: Record<string, number> } } } | undefined;
+  };
   commandsManager?: { runCommand: (name: string, options?: Record<string, unknown>) => unknown };
 }
 
@@ -163,7 +231,9 @@ function onModeEnter({ servicesManager, extensionManager, commandsManager }: Mod
   });
   const { toolbarService, customizationService } = servicesManager.services;
   if (toolbarService) {
-    toolbarService.register(composeToolbarButtons(customizationService?.getCustomization?.('cornerstone.toolbarButtons')));
+    toolbarService.register(
+      composeToolbarButtons(customizationService?.getCustomization?.('cornerstone.toolbarButtons')),
+    );
     for (const [section, ids] of Object.entries(toolbarSections)) toolbarService.updateSection(section, ids);
   }
   customizationService?.setCustomizations({ 'ohif.hotkeyBindings': { $push: ssclnetHotkeys } });

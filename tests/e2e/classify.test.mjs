@@ -9,7 +9,15 @@ import os from 'node:os';
 import path from 'node:path';
 import { after, before, test } from 'node:test';
 import {
-  fileOfSop, freePort, launchBrowser, nodeEvaluatorProbabilities, repo, sample, screenshot, startOrthanc, startViewer,
+  fileOfSop,
+  freePort,
+  launchBrowser,
+  nodeEvaluatorProbabilities,
+  repo,
+  sample,
+  screenshot,
+  startOrthanc,
+  startViewer,
 } from './harness.mjs';
 
 const [adi, forrest] = sample.studies;
@@ -22,7 +30,10 @@ let work, orthanc, viewer, browser, page;
 let nodeProbabilities;
 
 function python(args) {
-  const env = { ...process.env, PYTHONPATH: [path.join(repo, 'trainer'), process.env.PYTHONPATH].filter(Boolean).join(path.delimiter) };
+  const env = {
+    ...process.env,
+    PYTHONPATH: [path.join(repo, 'trainer'), process.env.PYTHONPATH].filter(Boolean).join(path.delimiter),
+  };
   return execFileSync('python3', args, { cwd: repo, env, encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
 }
 
@@ -41,7 +52,11 @@ before(async () => {
   const registry = makeRegistry(work);
   nodeProbabilities = nodeEvaluatorProbabilities(registry, path.join(work, 'node-eval'));
   orthanc = await startOrthanc();
-  viewer = await startViewer({ port: await freePort(), args: ['--models', registry], env: { SSCLNET_PACS_URL: orthanc.dicomWebUrl } });
+  viewer = await startViewer({
+    port: await freePort(),
+    args: ['--models', registry],
+    env: { SSCLNET_PACS_URL: orthanc.dicomWebUrl },
+  });
   browser = await launchBrowser({ timeout: 60000 });
   page = browser.page;
 });
@@ -53,12 +68,16 @@ after(async () => {
 });
 
 async function waitForSlice(expected) {
-  await page.waitForFunction(([s, want]) => document.querySelector(s)?.textContent?.trim() === want, [sel('ssclnet-slice'), expected]);
+  await page.waitForFunction(
+    ([s, want]) => document.querySelector(s)?.textContent?.trim() === want,
+    [sel('ssclnet-slice'), expected],
+  );
 }
 
 /** Opens a collapsible panel section (history, file, model start closed). */
 async function openSection(id) {
-  if ((await page.getAttribute(sel(`ssclnet-section-${id}`), 'data-open')) !== 'true') await page.click(sel(`ssclnet-section-toggle-${id}`));
+  if ((await page.getAttribute(sel(`ssclnet-section-${id}`), 'data-open')) !== 'true')
+    await page.click(sel(`ssclnet-section-toggle-${id}`));
   await page.waitForSelector(`${sel(`ssclnet-section-${id}`)}[data-open="true"]`);
 }
 
@@ -77,10 +96,16 @@ async function checkShownResult() {
     sop: el.getAttribute('data-sop'),
     top: el.querySelector('[data-testid="ssclnet-top"]')?.textContent,
     topClass: el.querySelector('[data-testid="ssclnet-top"]')?.getAttribute('data-class'),
-    probabilities: [...el.querySelectorAll('[data-testid="ssclnet-prob"]')].map((p) => ({ label: p.getAttribute('data-class'), p: Number(p.getAttribute('data-p')) })),
+    probabilities: [...el.querySelectorAll('[data-testid="ssclnet-prob"]')].map((p) => ({
+      label: p.getAttribute('data-class'),
+      p: Number(p.getAttribute('data-p')),
+    })),
   }));
   assert.equal(shown.version, VERSION);
-  assert.deepEqual(shown.probabilities.map((p) => p.label), ['glioma', 'meningioma', 'notumor', 'pituitary']);
+  assert.deepEqual(
+    shown.probabilities.map((p) => p.label),
+    ['glioma', 'meningioma', 'notumor', 'pituitary'],
+  );
   const p = shown.probabilities.map((x) => x.p);
   assert.ok(Math.abs(p.reduce((a, b) => a + b, 0) - 1) < 1e-5, `probabilities sum to ${p.reduce((a, b) => a + b, 0)}`);
   const file = fileOfSop(shown.sop);
@@ -122,7 +147,10 @@ test('embedded study: model status, classify the displayed slice, same numbers a
   const second = await classifyAndCheck();
   assert.notEqual(second.file, first.file);
   const overlay = page.locator(sel('ssclnet-overlay'));
-  assert.match(await overlay.textContent(), new RegExp(`^(No tumour|Glioma|Meningioma|Pituitary tumour) \\d+\\.\\d% · ${VERSION}$`));
+  assert.match(
+    await overlay.textContent(),
+    new RegExp(`^(No tumour|Glioma|Meningioma|Pituitary tumour) \\d+\\.\\d% · ${VERSION}$`),
+  );
 
   // Auto mode: scrolling classifies the new slice by itself; the overlay follows; it can be switched off.
   await page.check(sel('ssclnet-auto'));
@@ -144,7 +172,10 @@ test('embedded study: model status, classify the displayed slice, same numbers a
   // Whole series: progress to the end, a strip cell per slice, a counts summary, a click on the strip jumps there
   // and the overlay shows that slice's result from the run.
   await page.click(sel('ssclnet-classify-series'));
-  await page.waitForFunction((s) => /^7 \/ 7 slices/.test(document.querySelector(s)?.textContent ?? ''), sel('ssclnet-series-status'));
+  await page.waitForFunction(
+    (s) => /^7 \/ 7 slices/.test(document.querySelector(s)?.textContent ?? ''),
+    sel('ssclnet-series-status'),
+  );
   assert.equal(await page.locator(sel('ssclnet-strip-cell')).count(), 7);
   const summary = page.locator(sel('ssclnet-series-summary'));
   const summaryText = await summary.textContent();
@@ -164,7 +195,10 @@ test('embedded study: model status, classify the displayed slice, same numbers a
   const history = Number(await page.textContent(sel('ssclnet-history-count')));
   assert.equal(history, 7); // one row per instance + model version: the series run updated slices 3, 4 and 6
   const [download] = await Promise.all([page.waitForEvent('download'), page.click(sel('ssclnet-export-csv'))]);
-  const csv = fs.readFileSync(await download.path(), 'utf8').trim().split(/\r\n/);
+  const csv = fs
+    .readFileSync(await download.path(), 'utf8')
+    .trim()
+    .split(/\r\n/);
   assert.equal(csv.length, 1 + history);
   const header = csv[0].split(',');
   assert.deepEqual(header.slice(-4), ['p_glioma', 'p_meningioma', 'p_notumor', 'p_pituitary']);
@@ -175,7 +209,10 @@ test('embedded study: model status, classify the displayed slice, same numbers a
     const file = fileOfSop(row.sop_instance_uid);
     const expected = nodeProbabilities.get(file);
     const p = ['glioma', 'meningioma', 'notumor', 'pituitary'].map((k) => Number(row[`p_${k}`]));
-    assert.ok(Math.max(...p.map((v, i) => Math.abs(v - expected[i]))) < TOLERANCE, `CSV row for ${file} matches the Node evaluator`);
+    assert.ok(
+      Math.max(...p.map((v, i) => Math.abs(v - expected[i]))) < TOLERANCE,
+      `CSV row for ${file} matches the Node evaluator`,
+    );
   }
 });
 
@@ -185,10 +222,24 @@ test('inference runs in a Web Worker (not on the page); the K hotkey, Shift+K an
   await page.waitForSelector(sel('ssclnet-model-version'));
   assert.equal(await page.getAttribute(sel('ssclnet-model'), 'data-where'), 'worker');
   const worker = page.workers().find((w) => w.url().endsWith('/plugins/ssclnet-inference.js'));
-  assert.ok(worker, `the inference worker runs (workers: ${page.workers().map((w) => w.url()).join(', ')})`);
+  assert.ok(
+    worker,
+    `the inference worker runs (workers: ${page
+      .workers()
+      .map((w) => w.url())
+      .join(', ')})`,
+  );
   // tfjs keeps its engine on the global object of the realm it runs in: the worker has it, the page does not.
-  assert.equal(await page.evaluate(() => typeof globalThis._tfengine), 'undefined', 'no TensorFlow.js on the main thread');
-  const engine = () => worker.evaluate(() => ({ backend: self._tfengine?.backendName, backends: Object.keys(self._tfengine?.registryFactory ?? {}) }));
+  assert.equal(
+    await page.evaluate(() => typeof globalThis._tfengine),
+    'undefined',
+    'no TensorFlow.js on the main thread',
+  );
+  const engine = () =>
+    worker.evaluate(() => ({
+      backend: self._tfengine?.backendName,
+      backends: Object.keys(self._tfengine?.registryFactory ?? {}),
+    }));
   assert.equal((await engine()).backend, await page.textContent(sel('ssclnet-backend')));
 
   // Hotkey K classifies the displayed slice (focus on the viewport, as a radiologist works).
@@ -201,8 +252,15 @@ test('inference runs in a Web Worker (not on the page); the K hotkey, Shift+K an
 
   // Shift+K classifies the whole series, in the worker.
   await page.keyboard.press('Shift+K');
-  await page.waitForFunction((s) => /^7 \/ 7 slices/.test(document.querySelector(s)?.textContent ?? ''), sel('ssclnet-series-status'));
-  assert.equal(await page.evaluate(() => typeof globalThis._tfengine), 'undefined', 'still no TensorFlow.js on the main thread after a series run');
+  await page.waitForFunction(
+    (s) => /^7 \/ 7 slices/.test(document.querySelector(s)?.textContent ?? ''),
+    sel('ssclnet-series-status'),
+  );
+  assert.equal(
+    await page.evaluate(() => typeof globalThis._tfengine),
+    'undefined',
+    'still no TensorFlow.js on the main thread after a series run',
+  );
   assert.ok((await engine()).backend, 'the worker ran the series');
 
   // The toolbar button runs the same command on another slice.
@@ -244,13 +302,28 @@ test('Orthanc PACS (DICOMweb): classify the displayed slice, same numbers as the
   assert.equal(await fileCard.getAttribute('data-model-version'), VERSION);
   assert.match(await fileCard.textContent(), /IM0042\.dcm/);
   assert.equal(await fileCard.locator(sel('ssclnet-top')).getAttribute('data-class'), label);
-  assert.match(await fileCard.locator(sel('ssclnet-top')).textContent(), new RegExp(` ${(expected[best] * 100).toFixed(1).replace('.', '\\.')}%$`));
+  assert.match(
+    await fileCard.locator(sel('ssclnet-top')).textContent(),
+    new RegExp(` ${(expected[best] * 100).toFixed(1).replace('.', '\\.')}%$`),
+  );
   assert.equal(await fileCard.locator(sel('ssclnet-prob')).count(), 4);
   const jpeg = path.join(repo, 'tests', 'fixtures', 'parity', 'jpeg', 'glioma-tr-Tr-gl_0020.jpg');
   await page.setInputFiles(sel('ssclnet-file-input'), jpeg);
-  await page.waitForFunction((s) => document.querySelector(s)?.getAttribute('data-name') === 'glioma-tr-Tr-gl_0020.jpg' && /%/.test(document.querySelector(s)?.textContent ?? ''), sel('ssclnet-file-result'));
+  await page.waitForFunction(
+    (s) =>
+      document.querySelector(s)?.getAttribute('data-name') === 'glioma-tr-Tr-gl_0020.jpg' &&
+      /%/.test(document.querySelector(s)?.textContent ?? ''),
+    sel('ssclnet-file-result'),
+  );
   // Not an image: a clear message, no result.
-  await page.setInputFiles(sel('ssclnet-file-input'), { name: 'notes.txt', mimeType: 'text/plain', buffer: Buffer.from('hello') });
-  await page.waitForFunction((s) => /not supported/.test(document.querySelector(s)?.textContent ?? ''), sel('ssclnet-file-result'));
+  await page.setInputFiles(sel('ssclnet-file-input'), {
+    name: 'notes.txt',
+    mimeType: 'text/plain',
+    buffer: Buffer.from('hello'),
+  });
+  await page.waitForFunction(
+    (s) => /not supported/.test(document.querySelector(s)?.textContent ?? ''),
+    sel('ssclnet-file-result'),
+  );
   assert.doesNotMatch(await page.textContent(sel('ssclnet-file-result')), /%/);
 });

@@ -8,7 +8,14 @@ import os from 'node:os';
 import path from 'node:path';
 import { after, before, test } from 'node:test';
 import {
-  fileOfSop, freePort, launchBrowser, nodeEvaluatorProbabilities, repo, sample, screenshot, startViewer,
+  fileOfSop,
+  freePort,
+  launchBrowser,
+  nodeEvaluatorProbabilities,
+  repo,
+  sample,
+  screenshot,
+  startViewer,
 } from './harness.mjs';
 
 const CLASSES = ['glioma', 'meningioma', 'notumor', 'pituitary'];
@@ -48,16 +55,22 @@ test('the shipped model is the demo default and matches the Node evaluator on a 
   assert.equal(await page.textContent(sel('ssclnet-model-version')), registry.latest);
 
   await page.click(sel('ssclnet-classify-series'));
-  await page.waitForFunction(([s, want]) => (document.querySelector(s)?.textContent ?? '').startsWith(want),
-    [sel('ssclnet-series-status'), `${n} / ${n} slices`]);
+  await page.waitForFunction(
+    ([s, want]) => (document.querySelector(s)?.textContent ?? '').startsWith(want),
+    [sel('ssclnet-series-status'), `${n} / ${n} slices`],
+  );
   assert.equal(await page.locator(sel('ssclnet-strip-cell')).count(), n);
   console.log(`series summary: ${await page.textContent(sel('ssclnet-series-summary'))}`);
   console.log(`screenshot: ${await screenshot(page, 'demo-model-series')}`);
 
   // The history section (with the export buttons) starts collapsed.
-  if ((await page.getAttribute(sel('ssclnet-section-history'), 'data-open')) !== 'true') await page.click(sel('ssclnet-section-toggle-history'));
+  if ((await page.getAttribute(sel('ssclnet-section-history'), 'data-open')) !== 'true')
+    await page.click(sel('ssclnet-section-toggle-history'));
   const [download] = await Promise.all([page.waitForEvent('download'), page.click(sel('ssclnet-export-csv'))]);
-  const lines = fs.readFileSync(await download.path(), 'utf8').trim().split(/\r\n/);
+  const lines = fs
+    .readFileSync(await download.path(), 'utf8')
+    .trim()
+    .split(/\r\n/);
   const header = lines[0].split(',');
   const rows = lines.slice(1).map((line) => Object.fromEntries(line.split(',').map((v, i) => [header[i], v])));
   assert.equal(rows.length, n, 'one exported row per slice');
@@ -100,6 +113,8 @@ test('pinned to WebGL (what a GPU workstation runs), the shipped model gives the
   const expected = nodeProbabilities.get(file);
   const diff = Math.max(...shown.p.map((v, i) => Math.abs(v - expected[i])));
   assert.ok(diff < TOLERANCE, `WebGL in the browser vs the Node evaluator on ${file}: max |diff| ${diff}`);
-  console.log(`${file} on WebGL: ${shown.p.map((v) => v.toFixed(4)).join(' ')}; max |diff| vs Node ${diff.toExponential(2)}`);
+  console.log(
+    `${file} on WebGL: ${shown.p.map((v) => v.toFixed(4)).join(' ')}; max |diff| vs Node ${diff.toExponential(2)}`,
+  );
   await page.unroute('**/app-config.js');
 });

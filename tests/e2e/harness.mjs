@@ -16,9 +16,11 @@ export const sample = JSON.parse(fs.readFileSync(path.join(repo, 'demo', 'sample
 
 /** The sample file (relative to demo/sample-study) of a SOP Instance UID, or null. */
 export function fileOfSop(sop) {
-  for (const study of sample.studies) for (const series of study.series) for (const inst of series.instances) {
-    if (inst.metadata.SOPInstanceUID === sop) return inst.url;
-  }
+  for (const study of sample.studies)
+    for (const series of study.series)
+      for (const inst of series.instances) {
+        if (inst.metadata.SOPInstanceUID === sop) return inst.url;
+      }
   return null;
 }
 
@@ -39,8 +41,22 @@ export function nodeEvaluatorProbabilities(registry, dir) {
     }
   }
   const out = path.join(dir, 'node-eval.json');
-  execFileSync(process.execPath, [path.join(repo, 'node_modules', 'ts-node', 'dist', 'bin.js'), '-P', 'tools/evaluator/tsconfig.json',
-    'tools/evaluator/evaluate.ts', '--model', registry, '--data', data, '--json', out], { cwd: repo, stdio: ['ignore', 'pipe', 'pipe'] });
+  execFileSync(
+    process.execPath,
+    [
+      path.join(repo, 'node_modules', 'ts-node', 'dist', 'bin.js'),
+      '-P',
+      'tools/evaluator/tsconfig.json',
+      'tools/evaluator/evaluate.ts',
+      '--model',
+      registry,
+      '--data',
+      data,
+      '--json',
+      out,
+    ],
+    { cwd: repo, stdio: ['ignore', 'pipe', 'pipe'] },
+  );
   const byFile = new Map();
   for (const p of JSON.parse(fs.readFileSync(out, 'utf8')).predictions) {
     byFile.set(path.basename(p.file).replace('__', '/'), p.probabilities);
@@ -62,7 +78,9 @@ export function freePort() {
 /** Starts server/serve.mjs; resolves once it prints its URL. `stop()` ends it. */
 export async function startViewer({ port, args = [], env = {} }) {
   const child = spawn(process.execPath, [path.join(repo, 'server', 'serve.mjs'), '--port', String(port), ...args], {
-    cwd: repo, env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'],
+    cwd: repo,
+    env: { ...process.env, ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
   });
   let out = '';
   const exited = new Promise((resolve) => child.once('exit', (code) => resolve(code)));
@@ -70,17 +88,30 @@ export async function startViewer({ port, args = [], env = {} }) {
     const timer = setTimeout(() => reject(new Error(`viewer server did not start in 15 s: ${out}`)), 15000);
     const onData = (d) => {
       out += d;
-      if (/SSCLNet viewer: http/.test(out)) { clearTimeout(timer); resolve(); }
+      if (/SSCLNet viewer: http/.test(out)) {
+        clearTimeout(timer);
+        resolve();
+      }
     };
     child.stdout.on('data', onData);
-    child.stderr.on('data', (d) => { out += d; });
-    exited.then((code) => { clearTimeout(timer); reject(new Error(`viewer server exited (${code}): ${out}`)); });
+    child.stderr.on('data', (d) => {
+      out += d;
+    });
+    exited.then((code) => {
+      clearTimeout(timer);
+      reject(new Error(`viewer server exited (${code}): ${out}`));
+    });
   });
   return {
     url: `http://127.0.0.1:${port}`,
     output: () => out,
     alive: () => child.exitCode === null,
-    stop: async () => { if (child.exitCode === null) { child.kill('SIGTERM'); await exited; } },
+    stop: async () => {
+      if (child.exitCode === null) {
+        child.kill('SIGTERM');
+        await exited;
+      }
+    },
   };
 }
 
@@ -88,7 +119,11 @@ export async function startViewer({ port, args = [], env = {} }) {
 export async function startOrthanc() {
   const port = await freePort();
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'ssclnet-orthanc-'));
-  const sh = (...a) => execFileSync('bash', [path.join(repo, 'pacs', 'orthanc.sh'), ...a, '--port', String(port), '--dir', dir], { cwd: repo, encoding: 'utf8' });
+  const sh = (...a) =>
+    execFileSync('bash', [path.join(repo, 'pacs', 'orthanc.sh'), ...a, '--port', String(port), '--dir', dir], {
+      cwd: repo,
+      encoding: 'utf8',
+    });
   sh('start');
   try {
     sh('load');
@@ -98,7 +133,10 @@ export async function startOrthanc() {
   }
   return {
     dicomWebUrl: `http://127.0.0.1:${port}/dicom-web`,
-    stop: () => { sh('stop'); fs.rmSync(dir, { recursive: true, force: true }); },
+    stop: () => {
+      sh('stop');
+      fs.rmSync(dir, { recursive: true, force: true });
+    },
   };
 }
 
@@ -110,15 +148,24 @@ export async function launchBrowser({ timeout = 30000 } = {}) {
     executablePath: CHROMIUM,
     headless: true,
     viewport: { width: 1400, height: 900 },
-    args: ['--no-sandbox', '--disable-background-networking', '--disable-component-update', '--disable-sync',
-      '--no-first-run', '--disable-quic'],
+    args: [
+      '--no-sandbox',
+      '--disable-background-networking',
+      '--disable-component-update',
+      '--disable-sync',
+      '--no-first-run',
+      '--disable-quic',
+    ],
   });
   const page = context.pages()[0] ?? (await context.newPage());
   page.setDefaultTimeout(timeout);
   return {
     context,
     page,
-    close: async () => { await context.close(); fs.rmSync(userDataDir, { recursive: true, force: true }); },
+    close: async () => {
+      await context.close();
+      fs.rmSync(userDataDir, { recursive: true, force: true });
+    },
   };
 }
 
@@ -129,7 +176,8 @@ export async function canvasStats(page) {
     if (!canvas || !canvas.width || !canvas.height) return { lit: 0, hash: 0 };
     const ctx = canvas.getContext('2d');
     const { data } = ctx.getImageData(0, 0, canvas.width, canvas.height);
-    let lit = 0, hash = 0;
+    let lit = 0,
+      hash = 0;
     for (let i = 0; i < data.length; i += 4) {
       const v = data[i] + data[i + 1] + data[i + 2];
       if (v > 30) lit += 1;

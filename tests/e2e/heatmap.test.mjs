@@ -19,7 +19,10 @@ const sel = (id) => `[data-testid="${id}"]`;
 let work, viewer, browser, page;
 
 function python(args) {
-  const env = { ...process.env, PYTHONPATH: [path.join(repo, 'trainer'), process.env.PYTHONPATH].filter(Boolean).join(path.delimiter) };
+  const env = {
+    ...process.env,
+    PYTHONPATH: [path.join(repo, 'trainer'), process.env.PYTHONPATH].filter(Boolean).join(path.delimiter),
+  };
   return execFileSync('python3', args, { cwd: repo, env, encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
 }
 
@@ -30,7 +33,10 @@ function makeRegistry(dir) {
   python(['-m', 'ssclnet.cli', 'export', '--checkpoint', ckpt, '--out', model, '--version', VERSION]);
   const cardFile = path.join(model, 'model-card.json');
   const card = JSON.parse(fs.readFileSync(cardFile, 'utf8'));
-  card.in_range = { ...(card.in_range ?? {}), metadata: { ...(card.in_range?.metadata ?? {}), max_angle_from_axial_deg: 6.5 } };
+  card.in_range = {
+    ...(card.in_range ?? {}),
+    metadata: { ...(card.in_range?.metadata ?? {}), max_angle_from_axial_deg: 6.5 },
+  };
   fs.writeFileSync(cardFile, JSON.stringify(card, null, 2));
   const registry = path.join(dir, 'registry');
   python(['-m', 'ssclnet.cli', 'publish', '--registry', registry, '--model', model]);
@@ -52,7 +58,10 @@ after(async () => {
 
 async function openStudy(study, first) {
   await page.goto(`${viewer.url}/ssclnet/dicomjson?StudyInstanceUIDs=${study.StudyInstanceUID}`);
-  await page.waitForFunction(([s, want]) => document.querySelector(s)?.textContent?.trim() === want, [sel('ssclnet-slice'), first]);
+  await page.waitForFunction(
+    ([s, want]) => document.querySelector(s)?.textContent?.trim() === want,
+    [sel('ssclnet-slice'), first],
+  );
   await page.waitForSelector(sel('ssclnet-model-version'));
   await page.waitForSelector('canvas.cornerstone-canvas');
 }
@@ -69,14 +78,24 @@ function boxes() {
     const vp = cs.getEnabledElements()[0].viewport;
     const data = vp.getImageData();
     const [w, h] = data.dimensions;
-    const corners = [[-0.5, -0.5], [w - 0.5, -0.5], [-0.5, h - 0.5], [w - 0.5, h - 0.5]].map(([i, j]) => vp.worldToCanvas(data.imageData.indexToWorld([i, j, 0])));
+    const corners = [
+      [-0.5, -0.5],
+      [w - 0.5, -0.5],
+      [-0.5, h - 0.5],
+      [w - 0.5, h - 0.5],
+    ].map(([i, j]) => vp.worldToCanvas(data.imageData.indexToWorld([i, j, 0])));
     const cr = canvas.getBoundingClientRect();
     const xs = corners.map((c) => c[0] + cr.left);
     const ys = corners.map((c) => c[1] + cr.top);
     const lr = layer?.getBoundingClientRect();
     return {
       layer: lr && layer.style.display !== 'none' ? { x: lr.left, y: lr.top, w: lr.width, h: lr.height } : null,
-      image: { x: Math.min(...xs), y: Math.min(...ys), w: Math.max(...xs) - Math.min(...xs), h: Math.max(...ys) - Math.min(...ys) },
+      image: {
+        x: Math.min(...xs),
+        y: Math.min(...ys),
+        w: Math.max(...xs) - Math.min(...xs),
+        h: Math.max(...ys) - Math.min(...ys),
+      },
       opacity: layer ? Number(getComputedStyle(layer).opacity) : null,
       size: layer ? [layer.width, layer.height] : null,
       dims: [w, h],
@@ -86,7 +105,11 @@ function boxes() {
 
 function assertAligned(b, what) {
   assert.ok(b.layer, `${what}: the layer is shown`);
-  for (const k of ['x', 'y', 'w', 'h']) assert.ok(Math.abs(b.layer[k] - b.image[k]) < 1.5, `${what}: layer ${k} ${b.layer[k].toFixed(1)} vs image ${b.image[k].toFixed(1)}`);
+  for (const k of ['x', 'y', 'w', 'h'])
+    assert.ok(
+      Math.abs(b.layer[k] - b.image[k]) < 1.5,
+      `${what}: layer ${k} ${b.layer[k].toFixed(1)} vs image ${b.image[k].toFixed(1)}`,
+    );
 }
 
 test('Shift+H draws the heatmap over the image; it stays aligned through zoom, pan, window/level; opacity; auto mode follows the slice', async () => {
@@ -99,10 +122,12 @@ test('Shift+H draws the heatmap over the image; it stays aligned through zoom, p
   await info.waitFor();
   const ms = Number(await info.getAttribute('data-ms'));
   const forwardMs = Number(await info.getAttribute('data-forward-ms'));
-  console.log(`heatmap in the worker: ${ms.toFixed(0)} ms; classification (preprocessing + forward + gates) ${forwardMs.toFixed(0)} ms: ${await info.textContent()}`);
+  console.log(
+    `heatmap in the worker: ${ms.toFixed(0)} ms; classification (preprocessing + forward + gates) ${forwardMs.toFixed(0)} ms: ${await info.textContent()}`,
+  );
   await page.waitForTimeout(300);
   const b0 = await boxes();
-  assert.deepEqual(b0.size, b0.dims, 'the layer has the image\'s own pixel grid');
+  assert.deepEqual(b0.size, b0.dims, "the layer has the image's own pixel grid");
   assertAligned(b0, 'as opened');
   assert.ok(Math.abs(b0.opacity - 0.45) < 1e-6);
   // The layer shows something: some of its pixels are coloured.
@@ -126,7 +151,10 @@ test('Shift+H draws the heatmap over the image; it stays aligned through zoom, p
   await page.waitForTimeout(400);
   const b1 = await boxes();
   assertAligned(b1, 'zoomed and panned');
-  assert.ok(b1.layer.w > b0.layer.w * 2, `zoom enlarged the layer (${b0.layer.w.toFixed(0)} -> ${b1.layer.w.toFixed(0)} px)`);
+  assert.ok(
+    b1.layer.w > b0.layer.w * 2,
+    `zoom enlarged the layer (${b0.layer.w.toFixed(0)} -> ${b1.layer.w.toFixed(0)} px)`,
+  );
   assert.ok(Math.abs(b1.layer.x - b0.layer.x) > 20, 'the layer moved with the pan');
   // A right-drag with the mouse (the Zoom tool on the secondary button) as a radiologist does it.
   const c = { x: box.x + box.width / 2, y: box.y + box.height / 2 };
@@ -149,7 +177,9 @@ test('Shift+H draws the heatmap over the image; it stays aligned through zoom, p
 
   // Opacity control.
   await page.locator(sel('ssclnet-heatmap-opacity')).fill('80');
-  await page.waitForFunction(() => Number(getComputedStyle(document.querySelector('[data-testid="ssclnet-heatmap"]')).opacity) === 0.8);
+  await page.waitForFunction(
+    () => Number(getComputedStyle(document.querySelector('[data-testid="ssclnet-heatmap"]')).opacity) === 0.8,
+  );
 
   // Reset the camera; auto mode: the layer goes with the slice it described and comes back for the new one.
   await page.evaluate(() => {
@@ -162,10 +192,16 @@ test('Shift+H draws the heatmap over the image; it stays aligned through zoom, p
   await page.mouse.wheel(0, 120);
   await page.mouse.wheel(0, 120);
   await page.waitForFunction((s) => document.querySelector(s)?.textContent?.trim() === '3 / 7', sel('ssclnet-slice'));
-  await page.waitForFunction((s) => /\(slice 3\)/.test(document.querySelector(s)?.textContent ?? ''), sel('ssclnet-heatmap-info'));
+  await page.waitForFunction(
+    (s) => /\(slice 3\)/.test(document.querySelector(s)?.textContent ?? ''),
+    sel('ssclnet-heatmap-info'),
+  );
   await page.waitForTimeout(300);
   assertAligned(await boxes(), 'slice 3 in auto mode');
-  const warm = await info.evaluate((el) => [Number(el.getAttribute('data-ms')), Number(el.getAttribute('data-forward-ms'))]);
+  const warm = await info.evaluate((el) => [
+    Number(el.getAttribute('data-ms')),
+    Number(el.getAttribute('data-forward-ms')),
+  ]);
   console.log(`heatmap, warm (slice 3, auto mode): ${warm[0].toFixed(0)} ms; classification ${warm[1].toFixed(0)} ms`);
   await page.uncheck(sel('ssclnet-auto'));
 
@@ -175,7 +211,7 @@ test('Shift+H draws the heatmap over the image; it stays aligned through zoom, p
   await page.waitForSelector(sel('ssclnet-heatmap'), { state: 'detached' });
 });
 
-test('a declined slice (outside the model\'s range) gets no heatmap', async () => {
+test("a declined slice (outside the model's range) gets no heatmap", async () => {
   await openStudy(forrest, '1 / 9');
   await page.check(sel('ssclnet-heatmap-toggle'));
   const declined = page.locator(sel('ssclnet-heatmap-declined'));

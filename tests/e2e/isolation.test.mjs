@@ -40,7 +40,13 @@ async function openStudy(study) {
 
 function inferenceWorker() {
   const worker = page.workers().find((w) => w.url().endsWith('/plugins/ssclnet-inference.js'));
-  assert.ok(worker, `the inference worker runs (workers: ${page.workers().map((w) => w.url()).join(', ')})`);
+  assert.ok(
+    worker,
+    `the inference worker runs (workers: ${page
+      .workers()
+      .map((w) => w.url())
+      .join(', ')})`,
+  );
   return worker;
 }
 
@@ -49,7 +55,12 @@ function workerRuntime() {
   return inferenceWorker().evaluate(() => {
     const engine = self._tfengine;
     const wasm = engine?.registry?.wasm?.wasm;
-    return { isolated: self.crossOriginIsolated, sab: typeof SharedArrayBuffer, backend: engine?.backendName, threads: wasm?.tfjs?.getThreadsCount?.() ?? null };
+    return {
+      isolated: self.crossOriginIsolated,
+      sab: typeof SharedArrayBuffer,
+      backend: engine?.backendName,
+      threads: wasm?.tfjs?.getThreadsCount?.() ?? null,
+    };
   });
 }
 
@@ -83,7 +94,10 @@ test('cross-origin isolated: COOP/COEP on the page, crossOriginIsolated in the p
   assert.equal(runtime.backend, 'wasm', 'software WebGL in headless Chromium: wasm');
   assert.ok(runtime.threads >= 1, `XNNPACK thread count ${runtime.threads}`);
   // Threads are opt-in for now (extension/src/engine/runtime.ts): the single-threaded SIMD build answers.
-  assert.ok(requests.some((u) => /\/plugins\/tfjs-backend-wasm(-threaded)?-simd\.wasm$/.test(u)), 'a SIMD wasm build was loaded');
+  assert.ok(
+    requests.some((u) => /\/plugins\/tfjs-backend-wasm(-threaded)?-simd\.wasm$/.test(u)),
+    'a SIMD wasm build was loaded',
+  );
   // The study is drawn and classified; nothing was blocked by COEP/CORP.
   await page.waitForFunction(() => {
     const c = document.querySelector('canvas.cornerstone-canvas');
@@ -94,8 +108,14 @@ test('cross-origin isolated: COOP/COEP on the page, crossOriginIsolated in the p
   const shown = await classifyShown();
   assert.equal(shown.version, registry.latest);
   assert.ok(shown.top || shown.declined, 'a result is shown');
-  assert.deepEqual(failures.filter((f) => /BLOCKED|CORP|COEP/i.test(f)), [], 'no request blocked by cross-origin isolation');
-  console.log(`classified: ${shown.top ?? shown.reason}; screenshot: ${await screenshot(page, 'isolation-classified')}`);
+  assert.deepEqual(
+    failures.filter((f) => /BLOCKED|CORP|COEP/i.test(f)),
+    [],
+    'no request blocked by cross-origin isolation',
+  );
+  console.log(
+    `classified: ${shown.top ?? shown.reason}; screenshot: ${await screenshot(page, 'isolation-classified')}`,
+  );
 });
 
 test('a second page load takes the model from Cache Storage: no model bytes fetched, models.json revalidated, verified, classified', async () => {
@@ -109,7 +129,10 @@ test('a second page load takes the model from Cache Storage: no model bytes fetc
   assert.equal(shown.version, registry.latest);
   const modelFetches = requests.filter((u) => MODEL_BYTES.test(new URL(u).pathname));
   assert.deepEqual(modelFetches, [], 'no model file of the loaded version over the network');
-  assert.ok(requests.some((u) => new URL(u).pathname === '/models/models.json'), 'models.json is still read (revalidated)');
+  assert.ok(
+    requests.some((u) => new URL(u).pathname === '/models/models.json'),
+    'models.json is still read (revalidated)',
+  );
   const cached = await page.evaluate(async () => {
     const cache = await caches.open('ssclnet-models-v1');
     return (await cache.keys()).map((r) => r.url.split('/').pop());
@@ -117,8 +140,14 @@ test('a second page load takes the model from Cache Storage: no model bytes fetc
   const card = JSON.parse(fs.readFileSync(path.join(repo, 'models', registry.latest, 'model-card.json'), 'utf8'));
   const cardSha = registry.versions.find((v) => v.version === registry.latest).card_sha256;
   assert.ok(cached.includes(cardSha), 'the card is cached under its SHA-256');
-  for (const h of cached) assert.ok(h === cardSha || Object.values(card.files).includes(h), `cache entry ${h} is a file of ${registry.latest}`);
-  console.log(`warm cache: model ready ${readyMs} ms, first classified slice ${firstResultMs} ms after navigation; ${cached.length} files cached`);
+  for (const h of cached)
+    assert.ok(
+      h === cardSha || Object.values(card.files).includes(h),
+      `cache entry ${h} is a file of ${registry.latest}`,
+    );
+  console.log(
+    `warm cache: model ready ${readyMs} ms, first classified slice ${firstResultMs} ms after navigation; ${cached.length} files cached`,
+  );
 
   // Still verified: a corrupted cache entry is never used; the file comes again from the registry and the cache heals.
   const shard = Object.keys(card.files).find((f) => f.endsWith('.bin'));
@@ -129,7 +158,9 @@ test('a second page load takes the model from Cache Storage: no model bytes fetc
   }, card.files[shard]);
   requests.length = 0;
   await openStudy(adi);
-  const refetched = requests.filter((u) => MODEL_BYTES.test(new URL(u).pathname)).map((u) => new URL(u).pathname.split('/').pop());
+  const refetched = requests
+    .filter((u) => MODEL_BYTES.test(new URL(u).pathname))
+    .map((u) => new URL(u).pathname.split('/').pop());
   assert.deepEqual(refetched, [shard], 'only the corrupted file is fetched again');
   const healed = await page.evaluate(async (sha) => {
     const cache = await caches.open('ssclnet-models-v1');
@@ -152,7 +183,10 @@ test("OHIF's MPR layout on the demo volume series (cross-origin isolated): three
   });
   await page.waitForTimeout(2000);
   const planes = await page.evaluate(() => {
-    const vps = window.cornerstone.getRenderingEngines()[0].getViewports().filter((v) => typeof v.getCurrentSlicePixelData === 'function');
+    const vps = window.cornerstone
+      .getRenderingEngines()[0]
+      .getViewports()
+      .filter((v) => typeof v.getCurrentSlicePixelData === 'function');
     return vps.map((v) => {
       const canvas = v.canvas ?? v.element.querySelector('canvas.cornerstone-canvas');
       const ctx = canvas.getContext('2d');
@@ -160,10 +194,17 @@ test("OHIF's MPR layout on the demo volume series (cross-origin isolated): three
       let lit = 0;
       for (let i = 0; i < data.length; i += 4) if (data[i] + data[i + 1] + data[i + 2] > 30) lit += 1;
       const r = v.element.getBoundingClientRect();
-      return { id: v.id, normal: [...v.getCamera().viewPlaneNormal].map((x) => Math.round(x * 100) / 100), lit: lit / (data.length / 4), box: { x: r.x, y: r.y, w: r.width, h: r.height } };
+      return {
+        id: v.id,
+        normal: [...v.getCamera().viewPlaneNormal].map((x) => Math.round(x * 100) / 100),
+        lit: lit / (data.length / 4),
+        box: { x: r.x, y: r.y, w: r.width, h: r.height },
+      };
     });
   });
-  console.log(`MPR planes: ${JSON.stringify(planes.map(({ id, normal, lit }) => ({ id, normal, lit: lit.toFixed(3) })))}`);
+  console.log(
+    `MPR planes: ${JSON.stringify(planes.map(({ id, normal, lit }) => ({ id, normal, lit: lit.toFixed(3) })))}`,
+  );
   console.log(`screenshot: ${await screenshot(page, 'isolation-mpr-three-planes')}`);
   assert.equal(planes.length, 3);
   for (const p of planes) assert.ok(p.lit > 0.005, `plane ${p.id} is drawn (${p.lit})`);
@@ -173,26 +214,33 @@ test("OHIF's MPR layout on the demo volume series (cross-origin isolated): three
 
 // Todo (issue 16): in the MPR layout the panel shows no result card after "Classify slice" (seen 07:45 UTC, not yet
 // diagnosed: the volume pixel path or the viewport tracker on volume viewports). Runs, but does not fail the suite.
-test('MPR: the axial plane is classified, the sagittal and coronal planes declined', { todo: 'panel gives no result in the MPR layout yet' }, async () => {
-  const planes = mprPlanes;
-  assert.ok(planes?.length === 3, 'the MPR test above opened three planes');
-  const axial = planes.find((p) => Math.abs(p.normal[2]) > 0.9);
-  const others = planes.filter((p) => p !== axial);
-  assert.ok(axial, 'one plane is axial');
-  const activate = async (p) => {
-    await page.mouse.click(p.box.x + p.box.w / 2, p.box.y + p.box.h / 2);
-    await page.waitForTimeout(400);
-  };
-  await activate(axial);
-  const onAxial = await classifyShown();
-  console.log(`axial plane: ${onAxial.top ?? onAxial.reason}`);
-  assert.ok(!onAxial.declined || !/not an axial slice/.test(onAxial.reason), `the axial plane is not declined for its orientation (${onAxial.reason})`);
-  for (const p of others) {
-    await activate(p);
-    const shown = await classifyShown(`${sel('ssclnet-result')}[data-declined="true"]`);
-    console.log(`${p.id}: ${shown.reason ?? shown.top}`);
-    assert.equal(shown.declined, true, `plane ${p.id} is declined`);
-    assert.match(shown.reason, /not an axial slice \((sagittal|coronal)/);
-  }
-  console.log(`screenshot: ${await screenshot(page, 'isolation-mpr-declined')}`);
-});
+test(
+  'MPR: the axial plane is classified, the sagittal and coronal planes declined',
+  { todo: 'panel gives no result in the MPR layout yet' },
+  async () => {
+    const planes = mprPlanes;
+    assert.ok(planes?.length === 3, 'the MPR test above opened three planes');
+    const axial = planes.find((p) => Math.abs(p.normal[2]) > 0.9);
+    const others = planes.filter((p) => p !== axial);
+    assert.ok(axial, 'one plane is axial');
+    const activate = async (p) => {
+      await page.mouse.click(p.box.x + p.box.w / 2, p.box.y + p.box.h / 2);
+      await page.waitForTimeout(400);
+    };
+    await activate(axial);
+    const onAxial = await classifyShown();
+    console.log(`axial plane: ${onAxial.top ?? onAxial.reason}`);
+    assert.ok(
+      !onAxial.declined || !/not an axial slice/.test(onAxial.reason),
+      `the axial plane is not declined for its orientation (${onAxial.reason})`,
+    );
+    for (const p of others) {
+      await activate(p);
+      const shown = await classifyShown(`${sel('ssclnet-result')}[data-declined="true"]`);
+      console.log(`${p.id}: ${shown.reason ?? shown.top}`);
+      assert.equal(shown.declined, true, `plane ${p.id} is declined`);
+      assert.match(shown.reason, /not an axial slice \((sagittal|coronal)/);
+    }
+    console.log(`screenshot: ${await screenshot(page, 'isolation-mpr-declined')}`);
+  },
+);

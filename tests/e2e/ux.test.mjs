@@ -17,7 +17,9 @@ before(async () => {
   viewer = await startViewer({ port: await freePort() });
   browser = await launchBrowser({ timeout: 60000 });
   page = browser.page;
-  page.on('console', (m) => { if (m.type() === 'error') consoleErrors.push(m.text()); });
+  page.on('console', (m) => {
+    if (m.type() === 'error') consoleErrors.push(m.text());
+  });
   page.on('pageerror', (e) => consoleErrors.push(`pageerror: ${e.message}`));
 });
 after(async () => {
@@ -33,7 +35,8 @@ async function open(study, size) {
 }
 
 const sliceText = () => page.textContent(sel('ssclnet-slice')).then((t) => t?.trim());
-const waitForSlice = (want) => page.waitForFunction(([s, w]) => document.querySelector(s)?.textContent?.trim() === w, [sel('ssclnet-slice'), want]);
+const waitForSlice = (want) =>
+  page.waitForFunction(([s, w]) => document.querySelector(s)?.textContent?.trim() === w, [sel('ssclnet-slice'), want]);
 
 /** Opens a panel section if it is closed. */
 async function openSection(id) {
@@ -48,25 +51,42 @@ async function openSection(id) {
  */
 async function assertEveryControlReachable(label) {
   const size = page.viewportSize();
-  const controls = page.locator(`${sel('ssclnet-panel')} button, ${sel('ssclnet-panel')} input, ${sel('ssclnet-panel')} summary`);
+  const controls = page.locator(
+    `${sel('ssclnet-panel')} button, ${sel('ssclnet-panel')} input, ${sel('ssclnet-panel')} summary`,
+  );
   const n = await controls.count();
   const panel = await page.locator(sel('ssclnet-panel')).boundingBox();
-  assert.ok(panel.y + panel.height <= size.height + 1, `${label}: the panel fits the window (bottom ${panel.y + panel.height} > ${size.height})`);
+  assert.ok(
+    panel.y + panel.height <= size.height + 1,
+    `${label}: the panel fits the window (bottom ${panel.y + panel.height} > ${size.height})`,
+  );
   for (let i = 0; i < n; i++) {
     const c = controls.nth(i);
-    const visibleTarget = (await c.evaluate((el) => el.type === 'file' || getComputedStyle(el).opacity === '0')) ? c.locator('xpath=..') : c;
+    const visibleTarget = (await c.evaluate((el) => el.type === 'file' || getComputedStyle(el).opacity === '0'))
+      ? c.locator('xpath=..')
+      : c;
     await visibleTarget.scrollIntoViewIfNeeded();
     const box = await visibleTarget.boundingBox();
-    const what = await c.evaluate((el) => el.getAttribute('data-testid') || el.textContent?.trim().slice(0, 30) || el.tagName);
+    const what = await c.evaluate(
+      (el) => el.getAttribute('data-testid') || el.textContent?.trim().slice(0, 30) || el.tagName,
+    );
     assert.ok(box && box.width > 0 && box.height > 0, `${label}: ${what} has a size`);
-    assert.ok(box.y >= 0 && box.y + box.height <= size.height + 1 && box.x >= 0 && box.x + box.width <= size.width + 1, `${label}: ${what} is inside the window (${JSON.stringify(box)})`);
-    assert.ok(box.y >= panel.y - 1 && box.y + box.height <= panel.y + panel.height + 1, `${label}: ${what} is inside the panel's box`);
+    assert.ok(
+      box.y >= 0 && box.y + box.height <= size.height + 1 && box.x >= 0 && box.x + box.width <= size.width + 1,
+      `${label}: ${what} is inside the window (${JSON.stringify(box)})`,
+    );
+    assert.ok(
+      box.y >= panel.y - 1 && box.y + box.height <= panel.y + panel.height + 1,
+      `${label}: ${what} is inside the panel's box`,
+    );
   }
-  await page.locator(sel('ssclnet-panel')).evaluate((el) => { el.scrollTop = 0; });
+  await page.locator(sel('ssclnet-panel')).evaluate((el) => {
+    el.scrollTop = 0;
+  });
   return n;
 }
 
-test('toolbar: OHIF\'s standard tools from the host (window/level + presets, zoom, pan, stack scroll, reset, layout) and our classify button', async () => {
+test("toolbar: OHIF's standard tools from the host (window/level + presets, zoom, pan, stack scroll, reset, layout) and our classify button", async () => {
   await open(adi, { width: 1600, height: 1000 });
   for (const id of ['WindowLevel', 'Zoom', 'Pan', 'StackScroll', 'Reset', 'ssclnetClassify']) {
     assert.ok(await page.locator(`[data-cy="${id}-btn"]`).isVisible(), `toolbar button ${id}`);
@@ -118,7 +138,11 @@ test('panel at 1600×1000: OHIF look, plain words, keyboard (Enter/Space), ↑/�
   assert.match(cardText, /^Research use only, not for diagnosis\./);
   assert.match(cardText, /No tumour|Glioma|Meningioma|Pituitary tumour/);
   assert.doesNotMatch(cardText.replace(/Details.*$/s, ''), /notumor|wasm|webgl|Inference \d+ ms/);
-  assert.equal(await page.locator(`${sel('ssclnet-result')} details`).getAttribute('open'), null, 'technical details collapsed');
+  assert.equal(
+    await page.locator(`${sel('ssclnet-result')} details`).getAttribute('open'),
+    null,
+    'technical details collapsed',
+  );
   const version = await page.textContent(sel('ssclnet-model-version'));
   const panelText = await page.locator(sel('ssclnet-panel')).evaluate((el) => el.innerText);
   assert.equal(panelText.split(version).length - 1, 1, `the version shows once (${panelText})`);
@@ -134,7 +158,10 @@ test('panel at 1600×1000: OHIF look, plain words, keyboard (Enter/Space), ↑/�
   assert.equal(await page.isChecked(sel('ssclnet-auto')), false);
   const before = await sliceText();
   await page.keyboard.press('ArrowDown');
-  await page.waitForFunction(([s, b]) => document.querySelector(s)?.textContent?.trim() !== b, [sel('ssclnet-slice'), before]);
+  await page.waitForFunction(
+    ([s, b]) => document.querySelector(s)?.textContent?.trim() !== b,
+    [sel('ssclnet-slice'), before],
+  );
   assert.equal(await sliceText(), '2 / 7');
   console.log(`screenshot: ${await screenshot(page, 'ux-panel-result-1600x1000')}`);
 
@@ -148,11 +175,19 @@ test('panel at 1600×1000: OHIF look, plain words, keyboard (Enter/Space), ↑/�
     }).observe(document.body, { subtree: true, childList: true, attributes: true });
   }, sel('ssclnet-progress'));
   await page.click(sel('ssclnet-classify-series'));
-  await page.waitForFunction((s) => /^7 \/ 7 slices/.test(document.querySelector(s)?.textContent ?? ''), sel('ssclnet-series-status'), { timeout: 180000 });
+  await page.waitForFunction(
+    (s) => /^7 \/ 7 slices/.test(document.querySelector(s)?.textContent ?? ''),
+    sel('ssclnet-series-status'),
+    { timeout: 180000 },
+  );
   assert.equal(await page.locator(sel('ssclnet-progress')).count(), 0, 'the progress bar is gone when the run is done');
   const seen = await page.evaluate(() => window.__progress);
   assert.ok(seen.length > 0 && seen.some((v) => v > 0), `the progress bar showed progress (${seen.join(',')})`);
-  assert.deepEqual([...seen].sort((x, y) => x - y), seen, 'progress only goes up');
+  assert.deepEqual(
+    [...seen].sort((x, y) => x - y),
+    seen,
+    'progress only goes up',
+  );
   await page.mouse.move(box.x + box.width / 2, box.y + box.height / 2);
   await page.click(sel('ssclnet-classify'));
   await page.waitForSelector(sel('ssclnet-result'));
@@ -161,7 +196,10 @@ test('panel at 1600×1000: OHIF look, plain words, keyboard (Enter/Space), ↑/�
   const rows = page.locator(sel('ssclnet-history-row'));
   assert.equal(await rows.count(), 7);
   const sixth = rows.filter({ hasText: 'slice 6:' });
-  assert.match(await sixth.textContent(), /^#6 AX FSE T2, slice 6: (No tumour|Glioma|Meningioma|Pituitary tumour) \d+\.\d%$/);
+  assert.match(
+    await sixth.textContent(),
+    /^#6 AX FSE T2, slice 6: (No tumour|Glioma|Meningioma|Pituitary tumour) \d+\.\d%$/,
+  );
   await sixth.click();
   await waitForSlice('6 / 7');
   await page.keyboard.press('ArrowUp'); // focus went back to the viewer
@@ -173,7 +211,8 @@ test('panel at 1600×1000: OHIF look, plain words, keyboard (Enter/Space), ↑/�
   assert.equal(json.classifications.length, 7);
   for (const c of json.classifications) {
     assert.match(String(c.ms), /^\d+(\.\d)?$/);
-    for (const p of c.probabilities) assert.ok(Math.abs(p * 1e4 - Math.round(p * 1e4)) < 1e-6, `probability ${p} has at most 4 decimals`);
+    for (const p of c.probabilities)
+      assert.ok(Math.abs(p * 1e4 - Math.round(p * 1e4)) < 1e-6, `probability ${p} has at most 4 decimals`);
   }
 
   // The model card, from the loaded card.
@@ -204,14 +243,21 @@ test('panel at 1280×720: scrolls inside its height, every control reachable; a 
   else assert.equal(await fileCard.locator(sel('ssclnet-prob')).count(), 4);
   assert.equal(await fileCard.locator(sel('ssclnet-thumbnail')).count(), 1, 'a thumbnail of what was classified');
   assert.match(await fileCard.textContent(), /^Research use only/);
-  const scroll = await page.locator(sel('ssclnet-panel')).evaluate((el) => ({ sh: el.scrollHeight, ch: el.clientHeight, oy: getComputedStyle(el).overflowY }));
+  const scroll = await page
+    .locator(sel('ssclnet-panel'))
+    .evaluate((el) => ({ sh: el.scrollHeight, ch: el.clientHeight, oy: getComputedStyle(el).overflowY }));
   assert.equal(scroll.oy, 'auto');
-  assert.ok(scroll.sh > scroll.ch, `the panel's content is taller than its box at 1280×720 (${scroll.sh} > ${scroll.ch}) and scrolls`);
+  assert.ok(
+    scroll.sh > scroll.ch,
+    `the panel's content is taller than its box at 1280×720 (${scroll.sh} > ${scroll.ch}) and scrolls`,
+  );
   const n = await assertEveryControlReachable('1280×720');
   console.log(`1280×720: ${n} panel controls reachable`);
   await fileCard.scrollIntoViewIfNeeded();
   console.log(`screenshot: ${await screenshot(page, 'ux-panel-file-1280x720')}`);
-  await page.locator(sel('ssclnet-panel')).evaluate((el) => { el.scrollTop = 0; });
+  await page.locator(sel('ssclnet-panel')).evaluate((el) => {
+    el.scrollTop = 0;
+  });
   console.log(`screenshot: ${await screenshot(page, 'ux-panel-top-1280x720')}`);
 });
 
@@ -224,7 +270,11 @@ test('embedded data source: the Studies panel shows the open (second) study with
   const leftText = await left.textContent();
   assert.match(leftText, /T1w|anat|T1/i, `the Studies panel shows the open study (${leftText})`);
   assert.doesNotMatch(leftText, /AX FSE T2/, 'not the first study of the manifest');
-  await page.waitForFunction(() => [...document.querySelectorAll('[data-cy="studyBrowser-panel"] img')].some((i) => i.naturalWidth > 0), null, { timeout: 30000 });
+  await page.waitForFunction(
+    () => [...document.querySelectorAll('[data-cy="studyBrowser-panel"] img')].some((i) => i.naturalWidth > 0),
+    null,
+    { timeout: 30000 },
+  );
   console.log(`screenshot: ${await screenshot(page, 'ux-studies-panel-second-study')}`);
   const vr = consoleErrors.filter((e) => /Invalid length for fixed length tag/.test(e));
   assert.equal(vr.length, 0, `no VR errors (${vr.slice(0, 2).join(' | ')})`);
@@ -238,12 +288,14 @@ test('embedded data source: the Studies panel shows the open (second) study with
   assert.doesNotMatch(body, /No Series/);
   assert.equal(consoleErrors.filter((e) => /TypeError/.test(e)).length, 0, consoleErrors.join(' | '));
   // The study list's mode button shows its whole name.
-  const fits = await page.getByRole('button', { name: /Brain MRI AI/ }).evaluate((b) => b.scrollWidth <= b.clientWidth + 1);
+  const fits = await page
+    .getByRole('button', { name: /Brain MRI AI/ })
+    .evaluate((b) => b.scrollWidth <= b.clientWidth + 1);
   assert.ok(fits, 'the mode button text fits');
   console.log(`screenshot: ${await screenshot(page, 'ux-study-list-preview')}`);
 });
 
-test('hotkeys: the extension\'s commands appear in OHIF\'s hotkey preferences', async () => {
+test("hotkeys: the extension's commands appear in OHIF's hotkey preferences", async () => {
   await open(adi, { width: 1600, height: 1000 });
   const bindings = await page.evaluate(() => {
     // OHIF keeps hotkeys in its 'ohif.hotkeyBindings' customization; the preferences dialog lists those.
@@ -256,10 +308,19 @@ test('hotkeys: the extension\'s commands appear in OHIF\'s hotkey preferences', 
   const box = (await gear.count()) ? await gear.boundingBox() : null;
   if (box && box.x > page.viewportSize().width - 80) await gear.click();
   else await page.mouse.click(page.viewportSize().width - 18, 24);
-  await page.getByText(/Preferences/i).first().click();
+  await page
+    .getByText(/Preferences/i)
+    .first()
+    .click();
   await page.getByText('Classify slice').first().waitFor({ timeout: 10000 });
   const text = await page.evaluate(() => document.body.innerText);
-  for (const label of ['Classify slice', 'Classify series', 'Cancel classification', 'Show/hide classification overlay', 'Switch to the latest model']) {
+  for (const label of [
+    'Classify slice',
+    'Classify series',
+    'Cancel classification',
+    'Show/hide classification overlay',
+    'Switch to the latest model',
+  ]) {
     assert.ok(text.includes(label), `hotkey preferences list "${label}"`);
   }
   console.log(`screenshot: ${await screenshot(page, 'ux-hotkey-preferences')}`);

@@ -19,7 +19,10 @@ const sel = (id) => `[data-testid="${id}"]`;
 let work, orthanc, viewer, browser, page;
 
 function python(args) {
-  const env = { ...process.env, PYTHONPATH: [path.join(repo, 'trainer'), process.env.PYTHONPATH].filter(Boolean).join(path.delimiter) };
+  const env = {
+    ...process.env,
+    PYTHONPATH: [path.join(repo, 'trainer'), process.env.PYTHONPATH].filter(Boolean).join(path.delimiter),
+  };
   return execFileSync('python3', args, { cwd: repo, env, encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
 }
 
@@ -36,14 +39,22 @@ before(async () => {
   work = fs.mkdtempSync(path.join(os.tmpdir(), 'ssclnet-e2e-report-'));
   const registry = makeRegistry(work);
   orthanc = await startOrthanc();
-  viewer = await startViewer({ port: await freePort(), args: ['--models', registry], env: { SSCLNET_PACS_URL: orthanc.dicomWebUrl } });
+  viewer = await startViewer({
+    port: await freePort(),
+    args: ['--models', registry],
+    env: { SSCLNET_PACS_URL: orthanc.dicomWebUrl },
+  });
   browser = await launchBrowser({ timeout: 90000 });
   page = browser.page;
 });
 after(async () => {
   await browser?.close();
   await viewer?.stop();
-  try { orthanc?.stop(); } catch { /* already stopped by the test */ }
+  try {
+    orthanc?.stop();
+  } catch {
+    /* already stopped by the test */
+  }
   if (work) fs.rmSync(work, { recursive: true, force: true });
 });
 
@@ -58,12 +69,18 @@ const stripTitles = () => page.$$eval(sel('ssclnet-strip-cell'), (cells) => cell
 test('Orthanc: classify the series, save the SR to the PACS, reload: the prior result is listed and shown with the same numbers', async () => {
   await openStudy('orthanc');
   // A fresh PACS: the lookup ran and found nothing.
-  await page.waitForFunction((s) => document.querySelector(s)?.getAttribute('data-state') === 'done', sel('ssclnet-priors'));
+  await page.waitForFunction(
+    (s) => document.querySelector(s)?.getAttribute('data-state') === 'done',
+    sel('ssclnet-priors'),
+  );
   assert.equal(await page.locator(sel('ssclnet-prior')).count(), 0);
   assert.equal((await page.textContent(sel('ssclnet-save-report'))).trim(), 'Save result to PACS');
 
   await page.click(sel('ssclnet-classify-series'));
-  await page.waitForFunction((s) => /^7 \/ 7 slices/.test(document.querySelector(s)?.textContent ?? ''), sel('ssclnet-series-status'));
+  await page.waitForFunction(
+    (s) => /^7 \/ 7 slices/.test(document.querySelector(s)?.textContent ?? ''),
+    sel('ssclnet-series-status'),
+  );
   const titles = await stripTitles();
   const summary = (await page.textContent(sel('ssclnet-series-summary'))).trim();
   assert.equal(titles.length, 7);
@@ -73,14 +90,24 @@ test('Orthanc: classify the series, save the SR to the PACS, reload: the prior r
 
   await page.click(sel('ssclnet-save-report'));
   const status = page.locator(sel('ssclnet-save-status'));
-  await page.waitForFunction((s) => ['done', 'failed'].includes(document.querySelector(s)?.getAttribute('data-state')), sel('ssclnet-save-status'));
-  const saved = await status.evaluate((el) => ({ state: el.getAttribute('data-state'), where: el.getAttribute('data-where'), sop: el.getAttribute('data-sop'), text: el.textContent }));
+  await page.waitForFunction(
+    (s) => ['done', 'failed'].includes(document.querySelector(s)?.getAttribute('data-state')),
+    sel('ssclnet-save-status'),
+  );
+  const saved = await status.evaluate((el) => ({
+    state: el.getAttribute('data-state'),
+    where: el.getAttribute('data-where'),
+    sop: el.getAttribute('data-sop'),
+    text: el.textContent,
+  }));
   assert.equal(saved.state, 'done', saved.text);
   assert.equal(saved.where, 'pacs');
   assert.match(saved.text, /^Stored in .*7 slice\(s\)/);
   console.log(`saved: ${saved.text} (${saved.sop})`);
   // It is in the PACS, as one SR series with one instance (QIDO-RS straight to Orthanc).
-  const series = await (await fetch(`${orthanc.dicomWebUrl}/studies/${adi.StudyInstanceUID}/series?Modality=SR`)).json();
+  const series = await (
+    await fetch(`${orthanc.dicomWebUrl}/studies/${adi.StudyInstanceUID}/series?Modality=SR`)
+  ).json();
   assert.equal(series.length, 1);
   // The list updates after the save.
   await page.waitForSelector(`${sel('ssclnet-prior')}[data-sop="${saved.sop}"]`);
@@ -91,7 +118,13 @@ test('Orthanc: classify the series, save the SR to the PACS, reload: the prior r
   await page.waitForFunction((s) => document.querySelector(s)?.textContent?.trim() === '1 / 7', sel('ssclnet-slice'));
   const prior = page.locator(`${sel('ssclnet-prior')}[data-sop="${saved.sop}"]`);
   await prior.waitFor();
-  const listed = await prior.evaluate((el) => ({ version: el.getAttribute('data-model-version'), date: el.getAttribute('data-date'), slices: el.getAttribute('data-slices'), other: el.getAttribute('data-other-model'), text: el.textContent }));
+  const listed = await prior.evaluate((el) => ({
+    version: el.getAttribute('data-model-version'),
+    date: el.getAttribute('data-date'),
+    slices: el.getAttribute('data-slices'),
+    other: el.getAttribute('data-other-model'),
+    text: el.textContent,
+  }));
   assert.equal(listed.version, VERSION);
   assert.equal(listed.slices, '7');
   assert.match(listed.date, /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d$/);
@@ -110,9 +143,15 @@ test('Orthanc: classify the series, save the SR to the PACS, reload: the prior r
 
   // Saving again the same result: no duplicate series (the PACS keeps the instance it has).
   await page.click(sel('ssclnet-classify-series'));
-  await page.waitForFunction((s) => /^7 \/ 7 slices/.test(document.querySelector(s)?.textContent ?? ''), sel('ssclnet-series-status'));
+  await page.waitForFunction(
+    (s) => /^7 \/ 7 slices/.test(document.querySelector(s)?.textContent ?? ''),
+    sel('ssclnet-series-status'),
+  );
   await page.click(sel('ssclnet-save-report'));
-  await page.waitForFunction((s) => ['done', 'failed'].includes(document.querySelector(s)?.getAttribute('data-state')), sel('ssclnet-save-status'));
+  await page.waitForFunction(
+    (s) => ['done', 'failed'].includes(document.querySelector(s)?.getAttribute('data-state')),
+    sel('ssclnet-save-status'),
+  );
   assert.equal(await status.getAttribute('data-sop'), saved.sop, 'the same result is the same SR instance');
   const again = await (await fetch(`${orthanc.dicomWebUrl}/studies/${adi.StudyInstanceUID}/series?Modality=SR`)).json();
   assert.equal(again.length, 1);
@@ -121,7 +160,10 @@ test('Orthanc: classify the series, save the SR to the PACS, reload: the prior r
   orthanc.stop();
   orthanc = null;
   await page.click(sel('ssclnet-save-report'));
-  await page.waitForFunction((s) => document.querySelector(s)?.getAttribute('data-state') === 'failed', sel('ssclnet-save-status'));
+  await page.waitForFunction(
+    (s) => document.querySelector(s)?.getAttribute('data-state') === 'failed',
+    sel('ssclnet-save-status'),
+  );
   const down = await status.textContent();
   assert.match(down, /unreachable|did not answer/i);
   assert.match(down, /Nothing was stored/);
@@ -130,7 +172,10 @@ test('Orthanc: classify the series, save the SR to the PACS, reload: the prior r
 
 test('embedded demo (no DICOMweb): the same action (Shift+S) downloads the SR as a .dcm file', async () => {
   await openStudy('dicomjson');
-  await page.waitForFunction((s) => document.querySelector(s)?.getAttribute('data-state') === 'unavailable', sel('ssclnet-priors'));
+  await page.waitForFunction(
+    (s) => document.querySelector(s)?.getAttribute('data-state') === 'unavailable',
+    sel('ssclnet-priors'),
+  );
   assert.equal((await page.textContent(sel('ssclnet-save-report'))).trim(), 'Download result (DICOM SR)');
   // Classified slices of the displayed series are enough (no series run).
   await page.click(sel('ssclnet-classify'));
@@ -156,6 +201,11 @@ test('embedded demo (no DICOMweb): the same action (Shift+S) downloads the SR as
     const errors = out.split('\n').filter((l) => /^Error/.test(l));
     assert.deepEqual(errors, [], out);
   } else console.log('dciodvfy not installed (apt-get install dicom3tools): validity not checked here');
-  await page.waitForFunction((s) => document.querySelector(s)?.getAttribute('data-where') === 'download', sel('ssclnet-save-status'));
-  console.log(`download: ${download.suggestedFilename()} (${bytes.length} bytes): ${await page.textContent(sel('ssclnet-save-status'))}`);
+  await page.waitForFunction(
+    (s) => document.querySelector(s)?.getAttribute('data-where') === 'download',
+    sel('ssclnet-save-status'),
+  );
+  console.log(
+    `download: ${download.suggestedFilename()} (${bytes.length} bytes): ${await page.textContent(sel('ssclnet-save-status'))}`,
+  );
 });

@@ -38,7 +38,10 @@ async function sliceText() {
 }
 
 async function waitForSlice(expected) {
-  await page.waitForFunction(([sel, want]) => document.querySelector(sel)?.textContent?.trim() === want, [SLICE, expected]);
+  await page.waitForFunction(
+    ([sel, want]) => document.querySelector(sel)?.textContent?.trim() === want,
+    [SLICE, expected],
+  );
 }
 
 test('embedded studies: study list (mode offered for MR only), open in our mode, image drawn, panel follows the mouse wheel', async () => {
@@ -83,8 +86,14 @@ test('embedded studies: study list (mode offered for MR only), open in our mode,
 test('Orthanc PACS over DICOMweb: study list, open in our mode, image drawn, keyboard scrolling', async () => {
   await page.goto(`${viewer.url}/?datasources=orthanc`);
   // OHIF formats the PACS's person names ("Volunteer, Forrest"); the dicomjson list shows them as stored.
-  await page.getByText(/Volunteer\W+Forrest/).first().waitFor();
-  await page.getByText(/Volunteer\W+ADI/).first().waitFor();
+  await page
+    .getByText(/Volunteer\W+Forrest/)
+    .first()
+    .waitFor();
+  await page
+    .getByText(/Volunteer\W+ADI/)
+    .first()
+    .waitFor();
   console.log(`screenshot: ${await screenshot(page, 'orthanc-study-list')}`);
 
   const t0 = Date.now();

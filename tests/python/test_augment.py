@@ -10,8 +10,9 @@ from ssclnet.imageio import read_slices
 from ssclnet.preprocess import PreprocessSpec
 
 FIXTURE = Path(__file__).resolve().parents[1] / "fixtures" / "brain-mri-mini"
-IDENTITY = AugmentParams(max_rotation_deg=0, hflip_p=0, vflip_p=0, crop_min=1, crop_max=1,
-                         brightness=0, contrast=0, gamma=0)
+IDENTITY = AugmentParams(
+    max_rotation_deg=0, hflip_p=0, vflip_p=0, crop_min=1, crop_max=1, brightness=0, contrast=0, gamma=0
+)
 
 
 def real_batch(n: int = 4, size: int = 64) -> torch.Tensor:
@@ -55,8 +56,12 @@ def test_identity_parameters_return_the_input():
 
 def test_flips_are_exact_mirrors():
     x = real_batch()
-    h = AugmentParams(max_rotation_deg=0, hflip_p=1, vflip_p=0, crop_min=1, crop_max=1, brightness=0, contrast=0, gamma=0)
-    v = AugmentParams(max_rotation_deg=0, hflip_p=0, vflip_p=1, crop_min=1, crop_max=1, brightness=0, contrast=0, gamma=0)
+    h = AugmentParams(
+        max_rotation_deg=0, hflip_p=1, vflip_p=0, crop_min=1, crop_max=1, brightness=0, contrast=0, gamma=0
+    )
+    v = AugmentParams(
+        max_rotation_deg=0, hflip_p=0, vflip_p=1, crop_min=1, crop_max=1, brightness=0, contrast=0, gamma=0
+    )
     torch.testing.assert_close(augment(x, h), x.flip(3), rtol=0, atol=1e-5)
     torch.testing.assert_close(augment(x, v), x.flip(2), rtol=0, atol=1e-5)
 
@@ -65,7 +70,9 @@ def test_rotation_pads_with_background_not_border():
     # A bright image rotated 15°: the uncovered corners must be the background (-1), not smeared edges.
     # ('border' padding would return the constant image unchanged.)
     x = torch.ones(8, 1, 32, 32)
-    rot = AugmentParams(max_rotation_deg=15, hflip_p=0, vflip_p=0, crop_min=1, crop_max=1, brightness=0, contrast=0, gamma=0)
+    rot = AugmentParams(
+        max_rotation_deg=15, hflip_p=0, vflip_p=0, crop_min=1, crop_max=1, brightness=0, contrast=0, gamma=0
+    )
     y = augment(x, rot, generator=torch.Generator().manual_seed(2))
     corners = torch.stack([y[:, 0, 0, 0], y[:, 0, 0, -1], y[:, 0, -1, 0], y[:, 0, -1, -1]])
     assert bool((corners < 0.99).all()), "every rotated image pulls background into its corners"
@@ -77,7 +84,9 @@ def test_crop_zooms_in():
     # A centred crop of 80-90 % of the side magnifies: a centred square grows by 1/side.
     x = -torch.ones(1, 1, 100, 100)
     x[..., 40:60, 40:60] = 1.0
-    p = AugmentParams(max_rotation_deg=0, hflip_p=0, vflip_p=0, crop_min=0.8, crop_max=0.8, brightness=0, contrast=0, gamma=0)
+    p = AugmentParams(
+        max_rotation_deg=0, hflip_p=0, vflip_p=0, crop_min=0.8, crop_max=0.8, brightness=0, contrast=0, gamma=0
+    )
     # crop_min == crop_max leaves only the crop's position random; with side 0.8 it moves by at most 10 px.
     y = augment(x, p, generator=torch.Generator().manual_seed(0))
     bright = float((y > 0).float().sum())

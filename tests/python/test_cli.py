@@ -6,16 +6,17 @@ import subprocess
 import sys
 
 import pytest
+from conftest import FIXTURE
 
 from ssclnet.cli import build_parser, main
-
-from conftest import FIXTURE
 
 MANIFEST = str(FIXTURE / "manifest.csv")
 
 
 def test_top_level_help_lists_commands():
-    assert {"pretrain", "finetune", "evaluate", "benchmark"} <= set(build_parser()._subparsers._group_actions[0].choices)
+    assert {"pretrain", "finetune", "evaluate", "benchmark"} <= set(
+        build_parser()._subparsers._group_actions[0].choices
+    )
     out = subprocess.run([sys.executable, "-m", "ssclnet.cli", "--help"], capture_output=True, text=True, check=True)
     for cmd in ("pretrain", "finetune", "evaluate", "benchmark"):
         assert cmd in out.stdout
@@ -45,11 +46,54 @@ def test_yaml_config_sets_defaults_and_flags_win(tmp_path, monkeypatch):
 
 def test_cli_end_to_end(tmp_path, capsys):
     pt, ft, ev = tmp_path / "pt", tmp_path / "ft", tmp_path / "ev"
-    assert main(["pretrain", "--data", MANIFEST, "--split", "val", "--out", str(pt), "--epochs", "1",
-                 "--batch-size", "8", "--image-size", "32", "--monitor-every", "1", "--quiet"]) == 0
+    assert (
+        main(
+            [
+                "pretrain",
+                "--data",
+                MANIFEST,
+                "--split",
+                "val",
+                "--out",
+                str(pt),
+                "--epochs",
+                "1",
+                "--batch-size",
+                "8",
+                "--image-size",
+                "32",
+                "--monitor-every",
+                "1",
+                "--quiet",
+            ]
+        )
+        == 0
+    )
     assert (pt / "last.pt").is_file() and any((pt / "tb").iterdir())
-    assert main(["finetune", "--data", MANIFEST, "--init", str(pt / "last.pt"), "--out", str(ft), "--epochs", "1",
-                 "--train-split", "val", "--val-split", "test", "--batch-size", "16", "--quiet", "--no-tensorboard"]) == 0
+    assert (
+        main(
+            [
+                "finetune",
+                "--data",
+                MANIFEST,
+                "--init",
+                str(pt / "last.pt"),
+                "--out",
+                str(ft),
+                "--epochs",
+                "1",
+                "--train-split",
+                "val",
+                "--val-split",
+                "test",
+                "--batch-size",
+                "16",
+                "--quiet",
+                "--no-tensorboard",
+            ]
+        )
+        == 0
+    )
     assert main(["evaluate", "--checkpoint", str(ft / "best.pt"), "--data", MANIFEST, "--out", str(ev)]) == 0
     printed = capsys.readouterr().out
     assert "accuracy" in printed and "confusion matrix" in printed
@@ -59,8 +103,25 @@ def test_cli_end_to_end(tmp_path, capsys):
 
 
 def test_benchmark_prints_figures(capsys):
-    assert main(["benchmark", "--batch-size", "4", "--image-size", "32", "--steps", "1", "--warmup", "1",
-                 "--device", "cpu", "--json"]) == 0
+    assert (
+        main(
+            [
+                "benchmark",
+                "--batch-size",
+                "4",
+                "--image-size",
+                "32",
+                "--steps",
+                "1",
+                "--warmup",
+                "1",
+                "--device",
+                "cpu",
+                "--json",
+            ]
+        )
+        == 0
+    )
     r = json.loads(capsys.readouterr().out)
     assert r["pairs_per_s"] > 0 and 0 <= r["data_fraction"] <= 1 and r["peak_rss_gib"] > 0
 

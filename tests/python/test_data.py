@@ -8,11 +8,10 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
+from conftest import FIXTURE
 
 from ssclnet.data import DataError, list_records, load_dataset, load_images, parse_splits
 from ssclnet.preprocess import PreprocessSpec
-
-from conftest import FIXTURE
 
 MANIFEST = FIXTURE / "manifest.csv"
 SPEC = PreprocessSpec(input_size=32)
@@ -129,13 +128,23 @@ def test_a_run_goes_on_past_bad_files(tmp_path):
     for f in sorted((FIXTURE / "images" / "glioma").glob("*.jpg"))[:6]:
         shutil.copy(f, data / f.name)
     (data / "broken.jpg").write_bytes(b"\xff\xd8\xff\xe0 truncated")
-    run_pretrain(PretrainConfig(data=str(data), out=str(tmp_path / "run"), epochs=1, batch_size=6, image_size=32,
-                                monitor_every=0, tensorboard=False, quiet=True, max_missing=0.2))
+    run_pretrain(
+        PretrainConfig(
+            data=str(data),
+            out=str(tmp_path / "run"),
+            epochs=1,
+            batch_size=6,
+            image_size=32,
+            monitor_every=0,
+            tensorboard=False,
+            quiet=True,
+            max_missing=0.2,
+        )
+    )
     ckpt = load_checkpoint(tmp_path / "run" / "last.pt", "pretrain")
     assert ckpt["epoch"] == 1
     assert ckpt["data_summary"]["skipped_count"] == 1
     assert ckpt["data_summary"]["skipped"][0]["file"].endswith("broken.jpg")
-
 
 
 # --- issue 17 item 11: classes, missing files, duplicates and train/test overlap ---------------------------------
@@ -159,8 +168,8 @@ def _manifest(path: Path, rows) -> str:
 
 
 def test_classes_default_to_the_protocol_four_and_other_labels_are_errors_naming_rows(tmp_path, capsys):
-    from ssclnet.cli import main
     from ssclnet.checkpoint import load_checkpoint
+    from ssclnet.cli import main
     from ssclnet.data import DEFAULT_CLASSES
     from ssclnet.finetuning import FinetuneConfig, run_finetune
 
@@ -176,8 +185,23 @@ def test_classes_default_to_the_protocol_four_and_other_labels_are_errors_naming
     bad[5]["label"] = "astrocytoma"
     bad[6]["label"] = "astrocytoma"
     m = _manifest(tmp_path / "bad.csv", bad)
-    args = ["finetune", "--data", m, "--train-split", "val", "--val-split", "test", "--out", str(tmp_path / "x"),
-            "--epochs", "1", "--image-size", "32", "--quiet", "--no-tensorboard"]
+    args = [
+        "finetune",
+        "--data",
+        m,
+        "--train-split",
+        "val",
+        "--val-split",
+        "test",
+        "--out",
+        str(tmp_path / "x"),
+        "--epochs",
+        "1",
+        "--image-size",
+        "32",
+        "--quiet",
+        "--no-tensorboard",
+    ]
     assert main(args) == 2
     err = capsys.readouterr().err.strip()
     assert len(err.splitlines()) == 1 and "Traceback" not in err
@@ -186,8 +210,11 @@ def test_classes_default_to_the_protocol_four_and_other_labels_are_errors_naming
     # --classes names another class set: then those labels are fine, and the order is the one given.
     ok = [dict(r) for r in rows if r["label"] in ("notumor", "glioma")]
     m = _manifest(tmp_path / "ok.csv", ok)
-    run_finetune(FinetuneConfig(data=m, train_split="val", val_split="test", out=str(tmp_path / "ft2"),
-                                classes="notumor,glioma", **FT))
+    run_finetune(
+        FinetuneConfig(
+            data=m, train_split="val", val_split="test", out=str(tmp_path / "ft2"), classes="notumor,glioma", **FT
+        )
+    )
     assert load_checkpoint(tmp_path / "ft2" / "best.pt")["classes"] == ["notumor", "glioma"]
 
 
@@ -200,16 +227,31 @@ def test_too_many_missing_files_stop_the_run(tmp_path):
     for r in gone[:12]:  # 12 of the 16 training files are missing
         r["file"] = str(tmp_path / "missing" / Path(r["file"]).name)
     m = _manifest(tmp_path / "m.csv", gone)
-    with pytest.raises(SystemExit, match=r"train: 12 of 16 files \(75.0 %\) are missing or unreadable.*--max-missing 0.01"):
+    with pytest.raises(
+        SystemExit, match=r"train: 12 of 16 files \(75.0 %\) are missing or unreadable.*--max-missing 0.01"
+    ):
         run_finetune(FinetuneConfig(data=m, train_split="val", val_split="test", out=str(tmp_path / "a"), **FT))
     assert not (tmp_path / "a" / "last.pt").exists()
     with pytest.raises(SystemExit, match="pretrain data: 12 of 16 files"):
-        run_pretrain(PretrainConfig(data=m, split="val", out=str(tmp_path / "p"), epochs=1, batch_size=4, image_size=32,
-                                    monitor_every=0, tensorboard=False, quiet=True))
+        run_pretrain(
+            PretrainConfig(
+                data=m,
+                split="val",
+                out=str(tmp_path / "p"),
+                epochs=1,
+                batch_size=4,
+                image_size=32,
+                monitor_every=0,
+                tensorboard=False,
+                quiet=True,
+            )
+        )
     one = [dict(r) for r in rows]
     one[0]["file"] = str(tmp_path / "missing.jpg")  # 1 of 16 = 6 %: allowed by a looser limit
     m = _manifest(tmp_path / "one.csv", one)
-    run_finetune(FinetuneConfig(data=m, train_split="val", val_split="test", out=str(tmp_path / "b"), max_missing=0.1, **FT))
+    run_finetune(
+        FinetuneConfig(data=m, train_split="val", val_split="test", out=str(tmp_path / "b"), max_missing=0.1, **FT)
+    )
     assert (tmp_path / "b" / "last.pt").is_file()
 
 
@@ -220,7 +262,9 @@ def test_duplicate_rows_and_train_test_overlap_are_refused(tmp_path):
     cfg = dict(train_split="train", val_split="", **FT)
 
     def run(rows, name, **kw):
-        run_finetune(FinetuneConfig(data=_manifest(tmp_path / f"{name}.csv", rows), out=str(tmp_path / name), **cfg, **kw))
+        run_finetune(
+            FinetuneConfig(data=_manifest(tmp_path / f"{name}.csv", rows), out=str(tmp_path / name), **cfg, **kw)
+        )
 
     with pytest.raises(SystemExit, match=r"train: 1 file\(s\) listed more than once.*--allow-duplicate-rows"):
         run([*train, dict(train[3]), *test], "dup")

@@ -41,8 +41,9 @@ def test_gathered_loss_and_gradient_equal_single_process():
     ctx = mp.get_context("spawn")
     with ctx.Manager() as manager:
         results = manager.dict()
-        mp.start_processes(_worker, args=(world, _free_port(), z1, z2, results), nprocs=world, join=True,
-                           start_method="spawn")
+        mp.start_processes(
+            _worker, args=(world, _free_port(), z1, z2, results), nprocs=world, join=True, start_method="spawn"
+        )
         results = dict(results)
 
     a, b = z1.clone().requires_grad_(True), z2.clone().requires_grad_(True)

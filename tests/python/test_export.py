@@ -75,15 +75,17 @@ def run_layers_model(model_dir: Path, x_nhwc: np.ndarray) -> np.ndarray:
         if cls == "InputLayer":
             y = torch.from_numpy(x_nhwc.astype(np.float64)).permute(0, 3, 1, 2)
         elif cls == "ZeroPadding2D":
-            (t, b), (l, r) = c["padding"]
-            y = F.pad(ins[0], (l, r, t, b))
+            (top, bottom), (left, right) = c["padding"]
+            y = F.pad(ins[0], (left, right, top, bottom))
         elif cls == "Conv2D":
             k, s = c["kernel_size"][0], c["strides"][0]
             x = tf_pad_same(ins[0], k, s) if c["padding"] == "same" else ins[0]
             kernel = weights[f"{name}/kernel"].permute(3, 2, 0, 1)  # HWIO -> OIHW
             y = F.conv2d(x, kernel, weights.get(f"{name}/bias") if c["use_bias"] else None, stride=s)
         elif cls == "BatchNormalization":
-            g, b, m, v = (weights[f"{name}/{p}"].view(1, -1, 1, 1) for p in ("gamma", "beta", "moving_mean", "moving_variance"))
+            g, b, m, v = (
+                weights[f"{name}/{p}"].view(1, -1, 1, 1) for p in ("gamma", "beta", "moving_mean", "moving_variance")
+            )
             y = (ins[0] - m) / torch.sqrt(v + c["epsilon"]) * g + b
         elif cls == "Activation":
             y = F.relu(ins[0]) if c["activation"] == "relu" else torch.softmax(ins[0], dim=1)
@@ -99,7 +101,7 @@ def run_layers_model(model_dir: Path, x_nhwc: np.ndarray) -> np.ndarray:
         else:
             raise AssertionError(f"unexpected layer class {cls}")
         values[name] = y
-    (out_name, _, _), = cfg["output_layers"]
+    ((out_name, _, _),) = cfg["output_layers"]
     return values[out_name].numpy()
 
 
@@ -133,7 +135,12 @@ def test_float16_halves_size_and_stays_close(ckpt, tmp_path, exported):
     out = tmp_path / "half"
     card = export(ckpt, out, "1.0.0-f16", dtype="float16")
     assert card["dtype"] == "float16"
-    size = lambda d: sum((d / f).stat().st_size for f in json.loads((d / "model.json").read_text())["weightsManifest"][0]["paths"])
+
+    def size(d):
+        return sum(
+            (d / f).stat().st_size for f in json.loads((d / "model.json").read_text())["weightsManifest"][0]["paths"]
+        )
+
     assert size(out) * 2 == size(exported)
     expected = json.loads((out / "parity" / "expected.json").read_text())
     inputs = np.fromfile(out / "parity" / "inputs.bin", "<f4").reshape(expected["input_shape"])
@@ -190,12 +197,30 @@ def _fake_gate(tmp_path: Path, classes=("glioma", "meningioma", "notumor", "pitu
     d.mkdir()
     g.write(d / "gaussians.bin")
     gate = {
-        "calibration": {"method": "temperature", "temperature": 1.7, "fitted_on": "val", "ece_before": 0.05,
-                        "ece_after": 0.02, "bins": 15, "ece_measured_on": "test"},
-        "features": {"method": "mahalanobis-tied", "layer": "avgpool", "dim": 512, "file": "ood/gaussians.bin",
-                     "layout": "float32", "score": "min over classes", "threshold": 123.0, "fitted_on": "train",
-                     "shrinkage": 0.1, "threshold_set_on": "val", "in_range_rate_val": 0.97,
-                     "target_in_range": 0.97, "reference": "Lee et al. 2018"},
+        "calibration": {
+            "method": "temperature",
+            "temperature": 1.7,
+            "fitted_on": "val",
+            "ece_before": 0.05,
+            "ece_after": 0.02,
+            "bins": 15,
+            "ece_measured_on": "test",
+        },
+        "features": {
+            "method": "mahalanobis-tied",
+            "layer": "avgpool",
+            "dim": 512,
+            "file": "ood/gaussians.bin",
+            "layout": "float32",
+            "score": "min over classes",
+            "threshold": 123.0,
+            "fitted_on": "train",
+            "shrinkage": 0.1,
+            "threshold_set_on": "val",
+            "in_range_rate_val": 0.97,
+            "target_in_range": 0.97,
+            "reference": "Lee et al. 2018",
+        },
         "summary": {"classes": list(classes), "test_in_range_rate": 0.98},
     }
     (d / "gate.json").write_text(json.dumps(gate))
@@ -206,15 +231,28 @@ def test_gate_goes_into_the_card_and_is_hashed(ckpt, tmp_path):
     from ssclnet.ood import Gaussians
 
     gate_dir = _fake_gate(tmp_path)
-    card = export(ckpt, tmp_path / "m", "g1", dtype="float16", gate_dir=gate_dir,
-                  parity_images=[str(p) for p in sorted((Path(__file__).parents[1] / "fixtures" / "parity" / "jpeg").glob("*.jpg"))])
+    card = export(
+        ckpt,
+        tmp_path / "m",
+        "g1",
+        dtype="float16",
+        gate_dir=gate_dir,
+        parity_images=[
+            str(p) for p in sorted((Path(__file__).parents[1] / "fixtures" / "parity" / "jpeg").glob("*.jpg"))
+        ],
+    )
     m = tmp_path / "m"
     assert card["card_format"] == 2
     assert card["calibration"]["method"] == "temperature" and card["calibration"]["temperature"] == 1.7
     assert card["calibration"]["bins"] == 15 and card["calibration"]["ece_after"] == 0.02
     f = card["in_range"]["features"]
     assert (f["method"], f["layer"], f["dim"], f["file"], f["threshold"]) == (
-        "mahalanobis-tied", "avgpool", 512, "ood/gaussians.bin", 123.0)
+        "mahalanobis-tied",
+        "avgpool",
+        512,
+        "ood/gaussians.bin",
+        123.0,
+    )
     assert f["target_in_range"] == 0.97 and "in_range_rate_val" in f
     meta = card["in_range"]["metadata"]
     assert meta["modalities"] == ["MR"] and meta["max_angle_from_axial_deg"] == 30

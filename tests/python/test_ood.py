@@ -112,8 +112,10 @@ def test_leak_free_val_drops_rows_whose_group_is_in_the_training_rows(tmp_path):
     from ssclnet.trust import leak_free_mask
 
     m = tmp_path / "m.csv"
-    m.write_text("file,label,group,split\na.jpg,x,1,train\nb.jpg,x,2,unlabeled\nc.jpg,x,1,val\nd.jpg,x,3,val\n"
-                 "e.jpg,x,2,val\nf.jpg,x,9,test\n")
+    m.write_text(
+        "file,label,group,split\na.jpg,x,1,train\nb.jpg,x,2,unlabeled\nc.jpg,x,1,val\nd.jpg,x,3,val\n"
+        "e.jpg,x,2,val\nf.jpg,x,9,test\n"
+    )
     assert leak_free_mask(str(m), "val", "train,unlabeled").tolist() == [False, True, False]
     assert leak_free_mask(str(m), "val", "train").tolist() == [False, True, True]
 

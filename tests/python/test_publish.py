@@ -79,25 +79,28 @@ def _everything(root: Path) -> set[str]:
     return {str(p.relative_to(root)) for p in root.rglob("*")}
 
 
-@pytest.mark.parametrize("name", [
-    "../evil.html",                      # the case: outside the version folder
-    "parity/../../evil.html",
-    "group1-shard1of1.bin/../../evil.html",
-    "ABSOLUTE",                          # replaced below by an absolute path under tmp_path
-    "parity\\..\\..\\evil.bin",
-    "..\\evil.bin",
-    "./model.json.bin",
-    "parity//x.bin",
-    ".hidden.bin",
-    "parity/.x.bin",
-    "evil.html",                         # inside the folder, but not a file of the format
-    "parity/evil.html",
-    "ood/gaussians.html",
-    "model.json.html",
-    "C:evil.bin",
-    "parity/\u2024\u2024/x.bin",         # one-dot leaders look like '..'
-    "parity/x.bin\x00.html",
-])
+@pytest.mark.parametrize(
+    "name",
+    [
+        "../evil.html",  # the case: outside the version folder
+        "parity/../../evil.html",
+        "group1-shard1of1.bin/../../evil.html",
+        "ABSOLUTE",  # replaced below by an absolute path under tmp_path
+        "parity\\..\\..\\evil.bin",
+        "..\\evil.bin",
+        "./model.json.bin",
+        "parity//x.bin",
+        ".hidden.bin",
+        "parity/.x.bin",
+        "evil.html",  # inside the folder, but not a file of the format
+        "parity/evil.html",
+        "ood/gaussians.html",
+        "model.json.html",
+        "C:evil.bin",
+        "parity/\u2024\u2024/x.bin",  # one-dot leaders look like '..'
+        "parity/x.bin\x00.html",
+    ],
+)
 def test_card_file_names_must_stay_inside_the_version_folder(models, tmp_path, capsys, name):
     src = tmp_path / "m"
     shutil.copytree(models["a1"], src)
@@ -152,15 +155,18 @@ def test_version_with_trailing_newline_is_refused(models, tmp_path, capsys):
     assert main(["publish", "--registry", str(reg), "--rollback", "a1\n"]) == 2
 
 
-@pytest.mark.parametrize("card, why", [
-    ([1, 2, 3], "must be a JSON object"),
-    ("a string", "must be a JSON object"),
-    ({"version": "a1", "files": ["model.json"]}, "'files' must be an object"),
-    ({"version": "a1"}, "'files' must be an object"),
-    ({"version": 7, "files": "FILES"}, "not a valid folder name"),
-    ({"version": "a1", "files": "FILES", "x": 1}, None),  # shape fine; digest of a listed file replaced below
-    (None, "not valid JSON"),
-])
+@pytest.mark.parametrize(
+    "card, why",
+    [
+        ([1, 2, 3], "must be a JSON object"),
+        ("a string", "must be a JSON object"),
+        ({"version": "a1", "files": ["model.json"]}, "'files' must be an object"),
+        ({"version": "a1"}, "'files' must be an object"),
+        ({"version": 7, "files": "FILES"}, "not a valid folder name"),
+        ({"version": "a1", "files": "FILES", "x": 1}, None),  # shape fine; digest of a listed file replaced below
+        (None, "not valid JSON"),
+    ],
+)
 def test_malformed_cards_are_refused_in_one_line(models, tmp_path, capsys, card, why):
     src = tmp_path / "m"
     shutil.copytree(models["a1"], src)

@@ -37,8 +37,24 @@ def test_notice_and_withdraw(models, tmp_path, capsys):
     assert main(["publish", "--registry", str(reg), "--withdraw", "b2", "--reason", "bad calibration"]) == 2
     assert "is latest" in capsys.readouterr().err
     assert "withdrawn" not in json.dumps(index(reg))
-    assert main(["publish", "--registry", str(reg), "--rollback", "b1", "--withdraw", "b2", "--reason", "bad  calibration",
-                 "--notice", "b2 mislabels meningiomas; back to b1"]) == 0
+    assert (
+        main(
+            [
+                "publish",
+                "--registry",
+                str(reg),
+                "--rollback",
+                "b1",
+                "--withdraw",
+                "b2",
+                "--reason",
+                "bad  calibration",
+                "--notice",
+                "b2 mislabels meningiomas; back to b1",
+            ]
+        )
+        == 0
+    )
     idx = index(reg)
     assert idx["latest"] == "b1"
     assert idx["notice"] == "b2 mislabels meningiomas; back to b1"

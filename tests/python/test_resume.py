@@ -1,14 +1,14 @@
 """A run killed part-way and resumed with --resume ends in the same state as one that never stopped."""
 
+import re
 
 import pytest
 import torch
+from conftest import FIXTURE
 
 from ssclnet.checkpoint import load_checkpoint
 from ssclnet.finetuning import FinetuneConfig, run_finetune
 from ssclnet.pretraining import PretrainConfig, run_pretrain
-
-from conftest import FIXTURE
 
 MANIFEST = str(FIXTURE / "manifest.csv")
 
@@ -41,8 +41,20 @@ def assert_same_state(a: dict, b: dict) -> None:
 
 def test_pretrain_resume_equals_uninterrupted(tmp_path):
     # 16 images, batch 8: 2 steps per epoch; the kill falls after the first step of epoch 2.
-    cfg = dict(data=MANIFEST, split="val", epochs=2, batch_size=8, image_size=32, lr=1e-3,
-               warmup_epochs=1, monitor_every=0, tensorboard=False, quiet=True, seed=4, deterministic=True)
+    cfg = dict(
+        data=MANIFEST,
+        split="val",
+        epochs=2,
+        batch_size=8,
+        image_size=32,
+        lr=1e-3,
+        warmup_epochs=1,
+        monitor_every=0,
+        tensorboard=False,
+        quiet=True,
+        seed=4,
+        deterministic=True,
+    )
     run_pretrain(PretrainConfig(out=str(tmp_path / "straight"), **cfg))
     with pytest.raises(Killed):
         run_pretrain(PretrainConfig(out=str(tmp_path / "killed"), **cfg), hook=kill_at(epoch=1, step=0))
@@ -51,12 +63,25 @@ def test_pretrain_resume_equals_uninterrupted(tmp_path):
     a = load_checkpoint(tmp_path / "straight" / "last.pt")
     b = load_checkpoint(tmp_path / "killed" / "last.pt")
     assert_same_state(a, b)
-    assert [h["loss"] for h in a["metrics"]["history"]] == pytest.approx([h["loss"] for h in b["metrics"]["history"]], rel=1e-6)
+    assert [h["loss"] for h in a["metrics"]["history"]] == pytest.approx(
+        [h["loss"] for h in b["metrics"]["history"]], rel=1e-6
+    )
 
 
 def test_finetune_resume_equals_uninterrupted(tmp_path):
-    cfg = dict(data=MANIFEST, train_split="val", val_split="test", epochs=2, batch_size=8, image_size=32,
-               tensorboard=False, quiet=True, seed=2, patience=100, deterministic=True)
+    cfg = dict(
+        data=MANIFEST,
+        train_split="val",
+        val_split="test",
+        epochs=2,
+        batch_size=8,
+        image_size=32,
+        tensorboard=False,
+        quiet=True,
+        seed=2,
+        patience=100,
+        deterministic=True,
+    )
     run_finetune(FinetuneConfig(out=str(tmp_path / "straight"), **cfg))
     with pytest.raises(Killed):
         run_finetune(FinetuneConfig(out=str(tmp_path / "killed"), **cfg), hook=kill_at(epoch=1, step=0))
@@ -66,7 +91,10 @@ def test_finetune_resume_equals_uninterrupted(tmp_path):
     b = load_checkpoint(tmp_path / "killed" / "last.pt")
     assert_same_state(a, b)
     assert a["metrics"]["best"]["epoch"] == b["metrics"]["best"]["epoch"]
-    best_a, best_b = load_checkpoint(tmp_path / "straight" / "best.pt"), load_checkpoint(tmp_path / "killed" / "best.pt")
+    best_a, best_b = (
+        load_checkpoint(tmp_path / "straight" / "best.pt"),
+        load_checkpoint(tmp_path / "killed" / "best.pt"),
+    )
     for k in best_a["model"]:
         torch.testing.assert_close(best_a["model"][k], best_b["model"][k], rtol=0, atol=1e-6)
 
@@ -89,10 +117,30 @@ def test_checkpoint_writes_are_atomic(tmp_path, monkeypatch):
 
 # --- issue 17 items 9, 10, 12: a run folder holds one run; resume only what it holds, with its settings --------
 
-FT = dict(data=MANIFEST, train_split="val", val_split="test", epochs=1, batch_size=8, image_size=32,
-          tensorboard=False, quiet=True, seed=2, patience=100)
-PT = dict(data=MANIFEST, split="val", epochs=1, batch_size=8, image_size=32, warmup_epochs=0, monitor_every=0,
-          tensorboard=False, quiet=True, seed=4)
+FT = dict(
+    data=MANIFEST,
+    train_split="val",
+    val_split="test",
+    epochs=1,
+    batch_size=8,
+    image_size=32,
+    tensorboard=False,
+    quiet=True,
+    seed=2,
+    patience=100,
+)
+PT = dict(
+    data=MANIFEST,
+    split="val",
+    epochs=1,
+    batch_size=8,
+    image_size=32,
+    warmup_epochs=0,
+    monitor_every=0,
+    tensorboard=False,
+    quiet=True,
+    seed=4,
+)
 
 
 def test_an_existing_run_is_not_overwritten_without_force(tmp_path, capsys):
@@ -101,11 +149,28 @@ def test_an_existing_run_is_not_overwritten_without_force(tmp_path, capsys):
     out = tmp_path / "ft"
     run_finetune(FinetuneConfig(out=str(out), **FT))
     before = (out / "last.pt").read_bytes()
-    with pytest.raises(SystemExit, match="already holds a run .*--resume.*--force"):
+    with pytest.raises(SystemExit, match=r"already holds a run .*--resume.*--force"):
         run_finetune(FinetuneConfig(out=str(out), **FT))
     assert (out / "last.pt").read_bytes() == before
-    args = ["finetune", "--data", MANIFEST, "--train-split", "val", "--val-split", "test", "--out", str(out),
-            "--epochs", "1", "--batch-size", "8", "--image-size", "32", "--quiet", "--no-tensorboard"]
+    args = [
+        "finetune",
+        "--data",
+        MANIFEST,
+        "--train-split",
+        "val",
+        "--val-split",
+        "test",
+        "--out",
+        str(out),
+        "--epochs",
+        "1",
+        "--batch-size",
+        "8",
+        "--image-size",
+        "32",
+        "--quiet",
+        "--no-tensorboard",
+    ]
     assert main(args) == 2
     err = capsys.readouterr().err.strip()
     assert err.startswith("ssclnet finetune: ") and len(err.splitlines()) == 1 and "Traceback" not in err
@@ -187,7 +252,7 @@ def test_checkpoints_of_older_runs_resume_with_their_settings_checked(tmp_path):
     ckpt = torch.load(out / "last.pt", weights_only=False)
     del ckpt["run"]  # as written before run identities existed
     torch.save(ckpt, out / "last.pt")
-    with pytest.raises(SystemExit, match="--lr 0.001 -> 0.01"):
+    with pytest.raises(SystemExit, match=re.escape("--lr 0.001 -> 0.01")):
         run_finetune(FinetuneConfig(out=str(out), resume=True, **{**FT, "epochs": 2, "lr": 0.01}))
     run_finetune(FinetuneConfig(out=str(out), resume=True, **{**FT, "epochs": 2}))
     assert load_checkpoint(out / "last.pt")["epoch"] == 2
@@ -218,10 +283,41 @@ def test_corrupt_checkpoints_give_one_line_errors(tmp_path, capsys, damage):
         torch.save(ckpt, last)
     base = ["--data", MANIFEST, "--image-size", "32", "--quiet"]
     commands = [
-        ["finetune", *base, "--train-split", "val", "--val-split", "test", "--out", str(out), "--epochs", "2",
-         "--batch-size", "8", "--seed", "2", "--patience", "100", "--no-tensorboard", "--resume"],
-        ["finetune", *base, "--train-split", "val", "--val-split", "test", "--out", str(tmp_path / "x"),
-         "--epochs", "1", "--init", str(last), "--no-tensorboard"],
+        [
+            "finetune",
+            *base,
+            "--train-split",
+            "val",
+            "--val-split",
+            "test",
+            "--out",
+            str(out),
+            "--epochs",
+            "2",
+            "--batch-size",
+            "8",
+            "--seed",
+            "2",
+            "--patience",
+            "100",
+            "--no-tensorboard",
+            "--resume",
+        ],
+        [
+            "finetune",
+            *base,
+            "--train-split",
+            "val",
+            "--val-split",
+            "test",
+            "--out",
+            str(tmp_path / "x"),
+            "--epochs",
+            "1",
+            "--init",
+            str(last),
+            "--no-tensorboard",
+        ],
     ]
     if damage == "best-not-last":
         commands = commands[:1]  # a fine --init and --checkpoint; only --resume needs the optimizer state

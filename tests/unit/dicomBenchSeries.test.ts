@@ -11,14 +11,28 @@ import { promisify } from 'node:util';
 
 import { bench, listSeries, trainingSide, type BenchReport } from '../../tools/evaluator/bench-series';
 import { openModel } from '../../tools/evaluator/evaluate';
-import { FIXTURES, REPO, SHARED_DATA, exportModel, python, randomCheckpoint, readJson, syntheticGate, tmpDir } from './inferenceFixtures';
+import {
+  FIXTURES,
+  REPO,
+  SHARED_DATA,
+  exportModel,
+  python,
+  randomCheckpoint,
+  readJson,
+  syntheticGate,
+  tmpDir,
+} from './inferenceFixtures';
 
 const run = promisify(execFile);
 
 async function cli(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
   const tsNode = path.join(REPO, 'node_modules', 'ts-node', 'dist', 'bin.js');
   try {
-    const r = await run(process.execPath, [tsNode, '-P', 'tools/evaluator/tsconfig.json', 'tools/evaluator/bench-series.ts', ...args], { cwd: REPO });
+    const r = await run(
+      process.execPath,
+      [tsNode, '-P', 'tools/evaluator/tsconfig.json', 'tools/evaluator/bench-series.ts', ...args],
+      { cwd: REPO },
+    );
     return { code: 0, stdout: r.stdout, stderr: r.stderr };
   } catch (e) {
     const err = e as { code: number; stdout: string; stderr: string };
@@ -36,13 +50,17 @@ beforeAll(() => {
   work = tmpDir('bench-series');
   const ckpt = randomCheckpoint(work, 32);
   plain = exportModel(ckpt, path.join(work, 'plain'), 'bench-1');
-  gated = exportModel(ckpt, path.join(work, 'gated'), 'bench-2', 'float32', ['--gate', syntheticGate(ckpt, path.join(work, 'gate'))]);
+  gated = exportModel(ckpt, path.join(work, 'gated'), 'bench-2', 'float32', [
+    '--gate',
+    syntheticGate(ckpt, path.join(work, 'gate')),
+  ]);
   data = path.join(work, 'data');
   const mk = (name: string): string => {
     fs.mkdirSync(path.join(data, name), { recursive: true });
     return path.join(data, name);
   };
-  for (const f of fs.readdirSync(path.join(FIXTURES, 'dicom'))) fs.copyFileSync(path.join(FIXTURES, 'dicom', f), path.join(mk('axial'), f));
+  for (const f of fs.readdirSync(path.join(FIXTURES, 'dicom')))
+    fs.copyFileSync(path.join(FIXTURES, 'dicom', f), path.join(mk('axial'), f));
   // Sagittal copies of a real axial slice, and a series on the training side.
   python([
     '-c',
@@ -61,7 +79,10 @@ beforeAll(() => {
     'folder,expected\naxial,notumor-or-abstain\nsagittal,abstain\nencodings,load\nbroken,load\ntrained-here,notumor-or-abstain\n',
   );
   trainCsv = path.join(work, 'series-split.csv');
-  fs.writeFileSync(trainCsv, 'folder,source,side,expected\ndata/trained-here,test,train,notumor-or-abstain\ndata/axial,test,benchmark,notumor-or-abstain\n');
+  fs.writeFileSync(
+    trainCsv,
+    'folder,source,side,expected\ndata/trained-here,test,train,notumor-or-abstain\ndata/axial,test,benchmark,notumor-or-abstain\n',
+  );
 }, 180_000);
 afterAll(() => fs.rmSync(work, { recursive: true, force: true }));
 
@@ -74,20 +95,58 @@ test('CLI: per series and total figures, targets, training side excluded, stable
   expect(lines[0]).toMatch(/^model: bench-1 \(.*\) card_format: 1 feature_gate: no calibrated: no backend: wasm$/);
   expect(lines[1]).toMatch(/^data: .* series: 4 excluded: 1$/);
   expect(lines[2]).toBe('excluded: trained-here (training side (data/trained-here))');
-  expect(lines.filter((l) => l.startsWith('series: ')).map((l) => l.split(' ')[1])).toEqual(['axial', 'sagittal', 'encodings', 'broken']);
-  expect(lines.filter((l) => l.startsWith('total: ')).map((l) => l.split(' ')[1])).toEqual(['notumor-or-abstain', 'abstain', 'load', 'all']);
+  expect(lines.filter((l) => l.startsWith('series: ')).map((l) => l.split(' ')[1])).toEqual([
+    'axial',
+    'sagittal',
+    'encodings',
+    'broken',
+  ]);
+  expect(lines.filter((l) => l.startsWith('total: ')).map((l) => l.split(' ')[1])).toEqual([
+    'notumor-or-abstain',
+    'abstain',
+    'load',
+    'all',
+  ]);
   expect(lines[lines.length - 1]).toMatch(/^seconds: \d+\.\d$/);
 
   const report = readJson<BenchReport>(json);
   expect(report.bench_format).toBe(1);
   expect(Object.keys(report.series[0]).sort()).toEqual(
-    ['calls', 'claims_tumour', 'crashes', 'declined', 'declined_by_reason', 'declined_rate', 'expected', 'files', 'folder', 'name', 'slices', 'summary', 'target', 'tumour_rate', 'tumour_runs', 'tumour_slices', 'unreadable', 'unreadable_by_reason'].sort(),
+    [
+      'calls',
+      'claims_tumour',
+      'crashes',
+      'declined',
+      'declined_by_reason',
+      'declined_rate',
+      'expected',
+      'files',
+      'folder',
+      'name',
+      'slices',
+      'summary',
+      'target',
+      'tumour_rate',
+      'tumour_runs',
+      'tumour_slices',
+      'unreadable',
+      'unreadable_by_reason',
+    ].sort(),
   );
   const by = Object.fromEntries(report.series.map((s) => [s.name, s]));
-  expect(by.sagittal).toMatchObject({ slices: 3, declined: 3, declined_by_reason: { 'not an axial slice': 3 }, target: { met: true } });
+  expect(by.sagittal).toMatchObject({
+    slices: 3,
+    declined: 3,
+    declined_by_reason: { 'not an axial slice': 3 },
+    target: { met: true },
+  });
   // 7 files, enhanced has 3 frames: 9 slices, every one decoded; colour, mosaic and the sagittal frame declined.
   expect(by.encodings).toMatchObject({ files: 7, slices: 9, unreadable: 0, crashes: [], target: { met: true } });
-  expect(by.encodings.declined_by_reason).toEqual({ 'a colour image': 1, 'a mosaic of many slices': 1, 'not an axial slice': 1 });
+  expect(by.encodings.declined_by_reason).toEqual({
+    'a colour image': 1,
+    'a mosaic of many slices': 1,
+    'not an axial slice': 1,
+  });
   expect(by.broken).toMatchObject({ slices: 1, unreadable: 1, crashes: [], target: { met: true } });
   expect(Object.keys(by.broken.unreadable_by_reason)[0]).toMatch(/not a readable DICOM file|pixel data/);
   expect(by.axial.slices).toBe(2);
@@ -105,7 +164,12 @@ test('card_format 2: the feature gate runs on every in-range slice', async () =>
   expect(report.model).toMatchObject({ card_format: 2, feature_gate: true, calibrated: true });
   for (const s of report.series) {
     for (const reason of Object.keys(s.declined_by_reason)) {
-      expect(['a colour image', 'a mosaic of many slices', 'not an axial slice', 'unlike the images the model was trained on']).toContain(reason);
+      expect([
+        'a colour image',
+        'a mosaic of many slices',
+        'not an axial slice',
+        'unlike the images the model was trained on',
+      ]).toContain(reason);
     }
   }
   loaded.model.dispose();
@@ -124,19 +188,39 @@ test('arguments: --help, bad manifest, missing --json folder, unknown expected',
   const bad = await cli(['--model', plain, '--data', badCsv]);
   expect(bad.code).toBe(3);
   expect(bad.stderr).toMatch(/expected 'tumour' for data\/axial is not one of notumor-or-abstain, abstain, load/);
-  expect(listSeries(path.join(data, 'axial'), 'abstain')).toEqual([{ name: 'axial', folder: path.join(data, 'axial'), expected: 'abstain' }]);
+  expect(listSeries(path.join(data, 'axial'), 'abstain')).toEqual([
+    { name: 'axial', folder: path.join(data, 'axial'), expected: 'abstain' },
+  ]);
 }, 120_000);
 
 const REAL = path.join(SHARED_DATA, 'dicom-real', 'manifest.csv');
 if (!fs.existsSync(REAL)) console.warn(`skipping the dicom-real benchmark test: ${REAL} is absent`);
-(fs.existsSync(REAL) ? test : test.skip)('dicom-real (every row; skipped without ../shared/data): no crash, every load row met, metadata declines what it can', async () => {
-  const loaded = await openModel(plain);
-  const report = await bench(loaded, listSeries(REAL), { data: REAL, train: trainingSide(path.join(REPO, 'data', 'trust', 'series-split.csv')) });
-  expect(report.series.flatMap((s) => s.crashes)).toEqual([]);
-  expect(report.series.filter((s) => s.expected === 'load' && !s.target.met).map((s) => s.name)).toEqual([]);
-  expect(report.totals.load.unreadable).toBe(0);
-  const byMetadata = ['canon-dwi-sag', 'ge-phantom-localizer-3plane', 'philips-t1-mprage-sag', 'siemens-epi-cor-mosaic', 'siemens-phantom-scout-mpr-cor', 'siemens-phantom-scout-sag', 'siemens-t1-fl2d-sag'];
-  for (const s of report.series.filter((x) => byMetadata.includes(x.name))) expect([s.name, s.declined_rate]).toEqual([s.name, 1]);
-  console.log(`dicom-real with a random model: ${report.series.length} series, ${report.totals.all.slices} slices, ${report.totals.all.declined} declined by metadata, ${report.seconds.toFixed(0)} s`);
-  loaded.model.dispose();
-}, 600_000);
+(fs.existsSync(REAL) ? test : test.skip)(
+  'dicom-real (every row; skipped without ../shared/data): no crash, every load row met, metadata declines what it can',
+  async () => {
+    const loaded = await openModel(plain);
+    const report = await bench(loaded, listSeries(REAL), {
+      data: REAL,
+      train: trainingSide(path.join(REPO, 'data', 'trust', 'series-split.csv')),
+    });
+    expect(report.series.flatMap((s) => s.crashes)).toEqual([]);
+    expect(report.series.filter((s) => s.expected === 'load' && !s.target.met).map((s) => s.name)).toEqual([]);
+    expect(report.totals.load.unreadable).toBe(0);
+    const byMetadata = [
+      'canon-dwi-sag',
+      'ge-phantom-localizer-3plane',
+      'philips-t1-mprage-sag',
+      'siemens-epi-cor-mosaic',
+      'siemens-phantom-scout-mpr-cor',
+      'siemens-phantom-scout-sag',
+      'siemens-t1-fl2d-sag',
+    ];
+    for (const s of report.series.filter((x) => byMetadata.includes(x.name)))
+      expect([s.name, s.declined_rate]).toEqual([s.name, 1]);
+    console.log(
+      `dicom-real with a random model: ${report.series.length} series, ${report.totals.all.slices} slices, ${report.totals.all.declined} declined by metadata, ${report.seconds.toFixed(0)} s`,
+    );
+    loaded.model.dispose();
+  },
+  600_000,
+);

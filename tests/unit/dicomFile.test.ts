@@ -10,7 +10,13 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 
-import { DicomReadError, readDicom, readDicomAttributes, readDicomSlices, type DicomSlice } from '../../extension/src/inference/dicomFile';
+import {
+  DicomReadError,
+  readDicom,
+  readDicomAttributes,
+  readDicomSlices,
+  type DicomSlice,
+} from '../../extension/src/inference/dicomFile';
 import { metadataGate } from '../../extension/src/inference/inRange';
 import { preprocess } from '../../extension/src/inference/preprocess';
 import type { PreprocessSpec } from '../../extension/src/inference/types';
@@ -83,9 +89,18 @@ describe('synthetic files (pydicom is the reference)', () => {
     expect(slices.map((s) => s.attributes.ImageOrientationPatient)).toEqual(r.orientations);
     expect(slices.map((s) => s.position?.[2])).toEqual([0, 5, 10]);
     expect(pixels(slices)).toEqual(r.pixels);
-    expect(slices.map((s) => metadataGate(s.attributes))).toEqual([null, null, 'not an axial slice (sagittal, 90° from axial)']);
+    expect(slices.map((s) => metadataGate(s.attributes))).toEqual([
+      null,
+      null,
+      'not an axial slice (sagittal, 90° from axial)',
+    ]);
     // The inverted frame (slope -1, intercept 4095) preprocesses to the negative of frame 2's stored image.
-    const inverted = { ...slices[1], slope: 1, intercept: 0, data: Uint16Array.from(slices[1].data as Uint16Array, (v) => 4095 - v) };
+    const inverted = {
+      ...slices[1],
+      slope: 1,
+      intercept: 0,
+      data: Uint16Array.from(slices[1].data as Uint16Array, (v) => 4095 - v),
+    };
     expect(Array.from(preprocess(slices[1], SPEC))).toEqual(Array.from(preprocess(inverted, SPEC)));
     expect(readDicomAttributes(read(path.join(dir, 'enhanced.dcm'))).map((a) => a.FrameType)).toEqual([
       ['ORIGINAL', 'PRIMARY', 'M', 'NONE'],
@@ -115,15 +130,25 @@ if (!haveReal) console.warn(`skipping the dicom-real tests: ${REAL} is absent (r
 
 (haveReal ? describe : describe.skip)('../shared/data/dicom-real (every row)', () => {
   const rows = haveReal
-    ? fs.readFileSync(path.join(REAL, 'manifest.csv'), 'utf8').trim().split('\n').slice(1).map((l) => ({ folder: l.split(',')[0], expected: l.split(',').pop()! }))
+    ? fs
+        .readFileSync(path.join(REAL, 'manifest.csv'), 'utf8')
+        .trim()
+        .split('\n')
+        .slice(1)
+        .map((l) => ({ folder: l.split(',')[0], expected: l.split(',').pop()! }))
     : [];
   const decoded = new Map<string, DicomSlice[]>();
   let reference: Record<string, { frames: number; sums: number[]; samples: number[][] }>;
 
   beforeAll(async () => {
-    reference = JSON.parse(python([path.join(REPO, 'tests', 'fixtures', 'dicom-input', 'reference.py'), REAL, ...rows.map((r) => r.folder)]));
+    reference = JSON.parse(
+      python([path.join(REPO, 'tests', 'fixtures', 'dicom-input', 'reference.py'), REAL, ...rows.map((r) => r.folder)]),
+    );
     for (const { folder } of rows) {
-      for (const f of fs.readdirSync(path.join(REAL, folder)).filter((n) => n.endsWith('.dcm')).sort()) {
+      for (const f of fs
+        .readdirSync(path.join(REAL, folder))
+        .filter((n) => n.endsWith('.dcm'))
+        .sort()) {
         try {
           decoded.set(`${folder}/${f}`, await readDicom(read(path.join(REAL, folder, f))));
         } catch (e) {
@@ -147,13 +172,22 @@ if (!haveReal) console.warn(`skipping the dicom-real tests: ${REAL} is absent (r
       const reasons = new Set(slices.map((s) => metadataGate(s.attributes)));
       if (/mosaic/.test(folder)) expect([folder, [...reasons]]).toEqual([folder, ['a mosaic of many slices']]);
       if (/rgb/.test(folder)) expect([folder, [...reasons]]).toEqual([folder, ['a colour image (RGB)']]);
-      if (/sag/.test(folder)) expect([folder, [...reasons]]).toEqual([folder, [expect.stringMatching(/^not an axial slice \(sagittal/)]]);
+      if (/sag/.test(folder))
+        expect([folder, [...reasons]]).toEqual([folder, [expect.stringMatching(/^not an axial slice \(sagittal/)]]);
       expect(expected).toBe('load');
     }
   });
 
   test('abstain rows that metadata can tell are declined by the metadata gate', () => {
-    const byMetadata = ['canon-dwi-sag', 'ge-phantom-localizer-3plane', 'philips-t1-mprage-sag', 'siemens-epi-cor-mosaic', 'siemens-phantom-scout-mpr-cor', 'siemens-phantom-scout-sag', 'siemens-t1-fl2d-sag'];
+    const byMetadata = [
+      'canon-dwi-sag',
+      'ge-phantom-localizer-3plane',
+      'philips-t1-mprage-sag',
+      'siemens-epi-cor-mosaic',
+      'siemens-phantom-scout-mpr-cor',
+      'siemens-phantom-scout-sag',
+      'siemens-t1-fl2d-sag',
+    ];
     for (const folder of byMetadata) {
       const slices = [...decoded].filter(([k]) => k.startsWith(`${folder}/`)).flatMap(([, s]) => s);
       const declined = slices.filter((s) => metadataGate(s.attributes) !== null).length;
@@ -168,7 +202,8 @@ if (!haveReal) console.warn(`skipping the dicom-real tests: ${REAL} is absent (r
     for (const [folder, reason] of Object.entries(why)) {
       const slices = [...decoded].filter(([k]) => k.startsWith(`${folder}/`)).flatMap(([, s]) => s);
       expect(slices.length).toBeGreaterThan(0);
-      for (const s of slices) expect([folder, metadataGate(s.attributes)]).toEqual([folder, expect.stringMatching(reason)]);
+      for (const s of slices)
+        expect([folder, metadataGate(s.attributes)]).toEqual([folder, expect.stringMatching(reason)]);
     }
   });
 
@@ -186,15 +221,30 @@ if (!haveReal) console.warn(`skipping the dicom-real tests: ${REAL} is absent (r
   });
 
   test('every compressed copy of the Siemens mosaic equals the uncompressed original (lossless) or is close (JPEG baseline)', () => {
-    const original = decoded.get('siemens-epi-mosaic-ax-explicit-le/' + fs.readdirSync(path.join(REAL, 'siemens-epi-mosaic-ax-explicit-le')).find((n) => n.endsWith('.dcm')))![0];
-    const lossless = ['big-endian', 'deflate-transcoded', 'implicit-le', 'jpeg-lossless', 'jpeg-lossless-gdcm', 'jpeg2000', 'jpegls', 'jpegls-b', 'rle'];
+    const original = decoded.get(
+      'siemens-epi-mosaic-ax-explicit-le/' +
+        fs.readdirSync(path.join(REAL, 'siemens-epi-mosaic-ax-explicit-le')).find((n) => n.endsWith('.dcm')),
+    )![0];
+    const lossless = [
+      'big-endian',
+      'deflate-transcoded',
+      'implicit-le',
+      'jpeg-lossless',
+      'jpeg-lossless-gdcm',
+      'jpeg2000',
+      'jpegls',
+      'jpegls-b',
+      'rle',
+    ];
     for (const variant of lossless) {
       const folder = `siemens-epi-mosaic-ax-${variant}`;
       const [s] = [...decoded].filter(([k]) => k.startsWith(`${folder}/`)).flatMap(([, x]) => x);
       expect([variant, s.width, s.height]).toEqual([variant, original.width, original.height]);
       expect([variant, Array.from(s.data).every((v, i) => v === original.data[i])]).toEqual([variant, true]);
     }
-    const [jpeg] = [...decoded].filter(([k]) => k.startsWith('siemens-epi-mosaic-ax-jpeg-baseline-transcoded/')).flatMap(([, x]) => x);
+    const [jpeg] = [...decoded]
+      .filter(([k]) => k.startsWith('siemens-epi-mosaic-ax-jpeg-baseline-transcoded/'))
+      .flatMap(([, x]) => x);
     expect([jpeg.width, jpeg.height, jpeg.channels]).toEqual([original.width, original.height, 1]);
     // 8-bit lossy copy of the 12-bit image: the preprocessed tensors (robust min-max) stay close.
     const a = preprocess(jpeg, SPEC);

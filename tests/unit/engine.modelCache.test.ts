@@ -21,7 +21,9 @@ function registry(versions: string[]): { files: Map<string, Uint8Array>; reads: 
     shard[0] = v.charCodeAt(v.length - 1);
     files.set(`${v}/model.json`, modelJson);
     files.set(`${v}/group1-shard1of1.bin`, shard);
-    const card = enc(JSON.stringify({ version: v, files: { 'model.json': sha(modelJson), 'group1-shard1of1.bin': sha(shard) } }));
+    const card = enc(
+      JSON.stringify({ version: v, files: { 'model.json': sha(modelJson), 'group1-shard1of1.bin': sha(shard) } }),
+    );
     files.set(`${v}/model-card.json`, card);
     index.versions.push({ version: v, path: v, card_sha256: sha(card) });
   }
@@ -82,7 +84,10 @@ test('second load reads every model file from the cache (models.json still from 
   const second = newCacheStats();
   const src = cachingSource(reg.source, second, storage);
   await src.read('models.json', { fresh: true });
-  const shard = await src.sub('v1').read('model-card.json').then(() => src.sub('v1').read('group1-shard1of1.bin'));
+  const shard = await src
+    .sub('v1')
+    .read('model-card.json')
+    .then(() => src.sub('v1').read('group1-shard1of1.bin'));
   expect(shard).toEqual(reg.files.get('v1/group1-shard1of1.bin'));
   expect(reg.reads).toEqual(['models.json']);
   expect(second.fetchedBytes).toBe(0);

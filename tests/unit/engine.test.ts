@@ -6,7 +6,15 @@ import { MainThreadEngine, WorkerEngine, createEngine, type WorkerLike } from '.
 import type { InferenceCoreLike, WorkerRequest } from '../../extension/src/engine/types';
 import { resolveConfig } from '../../extension/src/config';
 
-const answer = { probabilities: [1, 0], classes: ['a', 'b'], top: { label: 'a', probability: 1, index: 0 }, outOfRange: null, modelVersion: 'v', backend: 'wasm', ms: 1 };
+const answer = {
+  probabilities: [1, 0],
+  classes: ['a', 'b'],
+  top: { label: 'a', probability: 1, index: 0 },
+  outOfRange: null,
+  modelVersion: 'v',
+  backend: 'wasm',
+  ms: 1,
+};
 
 class FakeWorker implements WorkerLike {
   onmessage: ((e: MessageEvent) => void) | null = null;
@@ -39,13 +47,19 @@ test('worker engine: one message per request, answers matched by id, errors carr
   expect(workers).toHaveLength(1);
   const [w] = workers;
   const [c, i] = w.sent;
-  expect(c.message).toMatchObject({ method: 'classify', args: { attributes: { Modality: 'MR' }, slice: { width: 2, height: 2 } } });
+  expect(c.message).toMatchObject({
+    method: 'classify',
+    args: { attributes: { Modality: 'MR' }, slice: { width: 2, height: 2 } },
+  });
   const sentPixels = (c.message.args as { slice: { data: Int16Array } }).slice.data;
   expect(Array.from(sentPixels)).toEqual([1, 2, 3, 4]);
   expect(sentPixels).not.toBe(pixels);
   expect(c.transfer).toEqual([sentPixels.buffer]);
   expect(pixels.buffer.byteLength).toBe(8); // the viewer's buffer is untouched
-  w.reply(i.message.id, { ok: true, result: { where: 'worker', backend: 'wasm', registeredBackends: ['wasm'], modelVersion: 'v' } });
+  w.reply(i.message.id, {
+    ok: true,
+    result: { where: 'worker', backend: 'wasm', registeredBackends: ['wasm'], modelVersion: 'v' },
+  });
   w.reply(c.message.id, { ok: false, error: 'No model is loaded' });
   await expect(second).resolves.toMatchObject({ where: 'worker' });
   await expect(first).rejects.toThrow('No model is loaded');
@@ -66,13 +80,20 @@ test('worker engine: one message per request, answers matched by id, errors carr
 test('main-thread engine: imports the inference bundle once and calls its core directly', async () => {
   const imported: string[] = [];
   const core: InferenceCoreLike = {
-    load: async () => { throw new Error('unused'); },
-    verify: async () => { throw new Error('unused'); },
+    load: async () => {
+      throw new Error('unused');
+    },
+    verify: async () => {
+      throw new Error('unused');
+    },
     classify: async () => answer,
     classifyFile: async () => answer,
     info: async () => ({ where: 'main', backend: 'wasm', registeredBackends: ['wasm'], modelVersion: 'v' }),
   };
-  const engine = new MainThreadEngine('/plugins/ssclnet-inference.js', async (url) => { imported.push(url); return { createInferenceCore: () => core }; });
+  const engine = new MainThreadEngine('/plugins/ssclnet-inference.js', async (url) => {
+    imported.push(url);
+    return { createInferenceCore: () => core };
+  });
   expect(engine.where).toBe('main');
   await expect(engine.classify({ slice: { data: [0], width: 1, height: 1 } })).resolves.toEqual(answer);
   await engine.info();
@@ -81,10 +102,25 @@ test('main-thread engine: imports the inference bundle once and calls its core d
 
 test('configuration: the extension configuration over appConfig.ssclnet over defaults next to the bundle', () => {
   expect(resolveConfig(undefined, undefined, '/plugins/')).toEqual({
-    modelsUrl: '/models/', wasmPaths: '/plugins/', backend: 'auto', inference: 'worker', inferenceScriptUrl: '/plugins/ssclnet-inference.js', autoDebounceMs: 250,
+    modelsUrl: '/models/',
+    wasmPaths: '/plugins/',
+    backend: 'auto',
+    inference: 'worker',
+    inferenceScriptUrl: '/plugins/ssclnet-inference.js',
+    autoDebounceMs: 250,
   });
-  const c = resolveConfig({ backend: 'cpu' }, { ssclnet: { backend: 'webgl', modelsUrl: 'https://r.example/models/', inference: 'main' } }, 'https://cdn.example/ohif/plugins');
-  expect(c).toMatchObject({ backend: 'cpu', modelsUrl: 'https://r.example/models/', inference: 'main', wasmPaths: 'https://cdn.example/ohif/plugins/', inferenceScriptUrl: 'https://cdn.example/ohif/plugins/ssclnet-inference.js' });
+  const c = resolveConfig(
+    { backend: 'cpu' },
+    { ssclnet: { backend: 'webgl', modelsUrl: 'https://r.example/models/', inference: 'main' } },
+    'https://cdn.example/ohif/plugins',
+  );
+  expect(c).toMatchObject({
+    backend: 'cpu',
+    modelsUrl: 'https://r.example/models/',
+    inference: 'main',
+    wasmPaths: 'https://cdn.example/ohif/plugins/',
+    inferenceScriptUrl: 'https://cdn.example/ohif/plugins/ssclnet-inference.js',
+  });
   expect(resolveConfig({ backend: 'bogus' as never }, undefined, '/p/').backend).toBe('auto');
   expect(createEngine({ inference: 'main', inferenceScriptUrl: '/x.js' }).where).toBe('main');
   expect(createEngine({ inference: 'worker', inferenceScriptUrl: '/x.js' }).where).toBe('worker');

@@ -7,7 +7,16 @@ import { promisify } from 'node:util';
 import { evaluate, openModel, type EvaluationReport } from '../../tools/evaluator/evaluate';
 import { limitSamples, listSamples } from '../../tools/evaluator/data';
 import { metricsFromConfusion } from '../../tools/evaluator/metrics';
-import { FIXTURES, REPO, SHARED_DATA, exportModel, python, randomCheckpoint, readJson, tmpDir } from './inferenceFixtures';
+import {
+  FIXTURES,
+  REPO,
+  SHARED_DATA,
+  exportModel,
+  python,
+  randomCheckpoint,
+  readJson,
+  tmpDir,
+} from './inferenceFixtures';
 
 const run = promisify(execFile);
 const CLASSES = ['glioma', 'meningioma', 'notumor', 'pituitary'];
@@ -20,7 +29,11 @@ let data: string;
 async function cli(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
   const tsNode = path.join(REPO, 'node_modules', 'ts-node', 'dist', 'bin.js');
   try {
-    const r = await run(process.execPath, [tsNode, '-P', 'tools/evaluator/tsconfig.json', 'tools/evaluator/evaluate.ts', ...args], { cwd: REPO });
+    const r = await run(
+      process.execPath,
+      [tsNode, '-P', 'tools/evaluator/tsconfig.json', 'tools/evaluator/evaluate.ts', ...args],
+      { cwd: REPO },
+    );
     return { code: 0, stdout: r.stdout, stderr: r.stderr };
   } catch (e) {
     const err = e as { code: number; stdout: string; stderr: string };
@@ -37,8 +50,12 @@ beforeAll(() => {
     fs.mkdirSync(path.join(data, label), { recursive: true });
     fs.copyFileSync(path.join(FIXTURES, 'jpeg', f), path.join(data, label, f));
   }
-  for (const f of fs.readdirSync(path.join(FIXTURES, 'dicom'))) fs.copyFileSync(path.join(FIXTURES, 'dicom', f), path.join(data, 'notumor', f));
-  fs.writeFileSync(path.join(data, 'pituitary', 'broken.jpg'), fs.readFileSync(path.join(FIXTURES, 'jpeg', 'pituitary-tr-Tr-pi_0048.jpg')).subarray(0, 300));
+  for (const f of fs.readdirSync(path.join(FIXTURES, 'dicom')))
+    fs.copyFileSync(path.join(FIXTURES, 'dicom', f), path.join(data, 'notumor', f));
+  fs.writeFileSync(
+    path.join(data, 'pituitary', 'broken.jpg'),
+    fs.readFileSync(path.join(FIXTURES, 'jpeg', 'pituitary-tr-Tr-pi_0048.jpg')).subarray(0, 300),
+  );
 }, 120_000);
 afterAll(() => fs.rmSync(work, { recursive: true, force: true }));
 
@@ -57,7 +74,9 @@ test('class-folder data: stable report, JSON, unreadable files counted, metrics 
   expect(lines[11]).toBe('confusion (rows = true, columns = predicted):');
   // card_format 1: no feature gate; the DICOM slices are axial MR, so the metadata gate keeps them all.
   expect(lines[lines.length - 3]).toBe('in_range: 6/6 (100.0 %) declined: 0');
-  expect(lines[lines.length - 2]).toMatch(/^recall_in_range: glioma \d\.\d{4}, meningioma \d\.\d{4}, notumor \d\.\d{4}, pituitary \d\.\d{4}$/);
+  expect(lines[lines.length - 2]).toMatch(
+    /^recall_in_range: glioma \d\.\d{4}, meningioma \d\.\d{4}, notumor \d\.\d{4}, pituitary \d\.\d{4}$/,
+  );
   expect(lines[lines.length - 1]).toMatch(/^images_per_second: \d+\.\d{2}$/);
   expect(r.stderr).toMatch(/unreadable: .*broken\.jpg/);
 
@@ -102,9 +121,15 @@ test('exit 2 when the model fails verification or is missing; exit 1 on bad argu
 test('manifest CSV with --split and --limit', async () => {
   const csv = path.join(data, 'manifest.csv');
   const rows = ['file,label,split'];
-  for (const label of CLASSES) for (const f of fs.readdirSync(path.join(data, label))) rows.push(`${label}/${f},${label},${f.endsWith('.dcm') ? 'test' : 'train'}`);
+  for (const label of CLASSES)
+    for (const f of fs.readdirSync(path.join(data, label)))
+      rows.push(`${label}/${f},${label},${f.endsWith('.dcm') ? 'test' : 'train'}`);
   fs.writeFileSync(csv, rows.join('\n') + '\n');
-  expect(listSamples(csv, 'test').map((s) => path.basename(s.file)).sort()).toEqual(fs.readdirSync(path.join(FIXTURES, 'dicom')).sort());
+  expect(
+    listSamples(csv, 'test')
+      .map((s) => path.basename(s.file))
+      .sort(),
+  ).toEqual(fs.readdirSync(path.join(FIXTURES, 'dicom')).sort());
   const limited = limitSamples(listSamples(csv, 'train'), 4);
   expect(new Set(limited.map((s) => s.label)).size).toBe(4);
   const report = await evaluate(await openModel(modelDir), listSamples(csv, 'test'), { split: 'test' });
@@ -112,7 +137,9 @@ test('manifest CSV with --split and --limit', async () => {
   expect(report.confusion.flat().reduce((a, b) => a + b, 0)).toBe(2);
   expect(() => listSamples(data, 'test')).toThrow(/--split needs a manifest CSV/);
   // Exactly matched: a near miss is an error naming the CSV's splits, never a silently smaller run (issue 17 item 8).
-  expect(() => listSamples(csv, 'Test')).toThrow("no split 'Test' (splits in this CSV: test, train; names match exactly)");
+  expect(() => listSamples(csv, 'Test')).toThrow(
+    "no split 'Test' (splits in this CSV: test, train; names match exactly)",
+  );
   expect(listSamples(csv, 'test,train')).toHaveLength(listSamples(csv).length);
   const cliRun = await cli(['--model', modelDir, '--data', csv, '--split', 'Test']);
   expect(cliRun.code).toBe(3);
@@ -126,8 +153,13 @@ describe('issue 17 item 8: the evaluator does not report figures on data it coul
     csv = path.join(work, 'mostly-broken.csv');
     fs.writeFileSync(
       csv,
-      ['file,label', 'data/glioma/missing.jpg,glioma', 'data/pituitary/broken.jpg,pituitary', `data/notumor/${fs.readdirSync(path.join(FIXTURES, 'dicom'))[0]},Notumor`,
-        `data/glioma/${fs.readdirSync(path.join(data, 'glioma')).find((f) => f.endsWith('.jpg'))},glioma`].join('\n') + '\n',
+      [
+        'file,label',
+        'data/glioma/missing.jpg,glioma',
+        'data/pituitary/broken.jpg,pituitary',
+        `data/notumor/${fs.readdirSync(path.join(FIXTURES, 'dicom'))[0]},Notumor`,
+        `data/glioma/${fs.readdirSync(path.join(data, 'glioma')).find((f) => f.endsWith('.jpg'))},glioma`,
+      ].join('\n') + '\n',
     );
   });
 
@@ -135,7 +167,9 @@ describe('issue 17 item 8: the evaluator does not report figures on data it coul
     const r = await cli(['--model', modelDir, '--data', csv]);
     expect(r.code).toBe(3);
     expect(r.stdout).toMatch(/files: 4 slices: 1 unreadable: 3\n/);
-    expect(r.stderr).toMatch(/FAILED: 3 of 4 files unreadable or with an unknown label \(--max-unreadable 0 allows 0\)/);
+    expect(r.stderr).toMatch(
+      /FAILED: 3 of 4 files unreadable or with an unknown label \(--max-unreadable 0 allows 0\)/,
+    );
     expect(r.stderr).toMatch(/label Notumor is not one of the model's classes/);
     expect((await cli(['--model', modelDir, '--data', csv, '--max-unreadable', '3'])).code).toBe(0);
     expect((await cli(['--model', modelDir, '--data', csv, '--max-unreadable', '75%'])).code).toBe(0);
@@ -145,7 +179,12 @@ describe('issue 17 item 8: the evaluator does not report figures on data it coul
 
   test('macro-F1 averages over the classes present and names the absent ones', async () => {
     // 6 correct predictions of one class: macro-F1 1.0 over that class (it was 0.25 over all four).
-    const m = metricsFromConfusion(CLASSES, [[6, 0, 0, 0], [0, 0, 0, 0], [0, 0, 0, 0], [0, 0, 0, 0]]);
+    const m = metricsFromConfusion(CLASSES, [
+      [6, 0, 0, 0],
+      [0, 0, 0, 0],
+      [0, 0, 0, 0],
+      [0, 0, 0, 0],
+    ]);
     expect(m.macro_f1).toBe(1);
     expect(m.absent_classes).toEqual(['meningioma', 'notumor', 'pituitary']);
     const r = await cli(['--model', modelDir, '--data', csv, '--max-unreadable', '3']);
@@ -177,21 +216,34 @@ const splits = path.join(SHARED_DATA, 'brain-mri-2d', 'dev', 'splits-protocol-50
 
 // The shipped model's card states its dev test figures (PyTorch, float32 checkpoint). The Node evaluator on the
 // shipped float16 files must reproduce them: float16 weights may flip a borderline slice or two, no more.
-(fs.existsSync(splits) ? test : test.skip)('the shipped model reproduces its card\'s dev test figures (skipped without ../shared/data)', async () => {
-  const registry = path.join(REPO, 'models');
-  const model = await openModel(registry);
-  const card = model.card as unknown as { version: string; metrics: { split: string; detail: { n: number; accuracy: number; macro_f1: number; confusion_matrix: number[][] } } };
-  expect(card.metrics.split).toBe('test');
-  const report = await evaluate(model, listSamples(splits, 'test'), { split: 'test' });
-  const claimed = card.metrics.detail;
-  expect(report.data.slices).toBe(claimed.n);
-  const moved = report.confusion.flat().reduce((s, v, i) => s + Math.abs(v - claimed.confusion_matrix.flat()[i]), 0) / 2;
-  console.log(`shipped ${card.version} in Node: accuracy ${report.accuracy.toFixed(4)} (card ${claimed.accuracy.toFixed(4)}), `
-    + `macro-F1 ${report.macro_f1.toFixed(4)} (card ${claimed.macro_f1.toFixed(4)}), ${moved} slice(s) moved in the confusion matrix, `
-    + `${report.images_per_second.toFixed(1)} images/s; in range ${report.in_range.in_range}/${report.in_range.slices} `
-    + `(${(100 * report.in_range.rate).toFixed(1)} %), recall in range ${report.in_range.recall_in_range.map((r) => (r === null ? '-' : r.toFixed(3))).join('/')}`);
-  expect(moved).toBeLessThanOrEqual(3);
-  expect(Math.abs(report.accuracy - claimed.accuracy)).toBeLessThanOrEqual(3 / claimed.n);
-  expect(Math.abs(report.macro_f1 - claimed.macro_f1)).toBeLessThan(0.01);
-  model.model.dispose();
-}, 600_000);
+(fs.existsSync(splits) ? test : test.skip)(
+  "the shipped model reproduces its card's dev test figures (skipped without ../shared/data)",
+  async () => {
+    const registry = path.join(REPO, 'models');
+    const model = await openModel(registry);
+    const card = model.card as unknown as {
+      version: string;
+      metrics: {
+        split: string;
+        detail: { n: number; accuracy: number; macro_f1: number; confusion_matrix: number[][] };
+      };
+    };
+    expect(card.metrics.split).toBe('test');
+    const report = await evaluate(model, listSamples(splits, 'test'), { split: 'test' });
+    const claimed = card.metrics.detail;
+    expect(report.data.slices).toBe(claimed.n);
+    const moved =
+      report.confusion.flat().reduce((s, v, i) => s + Math.abs(v - claimed.confusion_matrix.flat()[i]), 0) / 2;
+    console.log(
+      `shipped ${card.version} in Node: accuracy ${report.accuracy.toFixed(4)} (card ${claimed.accuracy.toFixed(4)}), ` +
+        `macro-F1 ${report.macro_f1.toFixed(4)} (card ${claimed.macro_f1.toFixed(4)}), ${moved} slice(s) moved in the confusion matrix, ` +
+        `${report.images_per_second.toFixed(1)} images/s; in range ${report.in_range.in_range}/${report.in_range.slices} ` +
+        `(${(100 * report.in_range.rate).toFixed(1)} %), recall in range ${report.in_range.recall_in_range.map((r) => (r === null ? '-' : r.toFixed(3))).join('/')}`,
+    );
+    expect(moved).toBeLessThanOrEqual(3);
+    expect(Math.abs(report.accuracy - claimed.accuracy)).toBeLessThanOrEqual(3 / claimed.n);
+    expect(Math.abs(report.macro_f1 - claimed.macro_f1)).toBeLessThan(0.01);
+    model.model.dispose();
+  },
+  600_000,
+);

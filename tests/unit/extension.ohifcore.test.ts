@@ -28,7 +28,10 @@ function makeManager(dataSources: unknown[]) {
   const commandsManager = new core.CommandsManager();
   const servicesManager = new core.ServicesManager(commandsManager);
   const extensionManager = new core.ExtensionManager({
-    commandsManager, servicesManager, hotkeysManager: {}, appConfig: { dataSources },
+    commandsManager,
+    servicesManager,
+    hotkeysManager: {},
+    appConfig: { dataSources },
   });
   return { extensionManager, servicesManager, commandsManager };
 }
@@ -37,15 +40,18 @@ function makeManager(dataSources: unknown[]) {
 const seen: string[] = [];
 const fakeDefaultExtension = {
   id: '@ohif/extension-default',
-  getDataSourcesModule: () => [{
-    name: 'dicomjson',
-    type: 'jsonApi',
-    createDataSource: (config: { name: string }) => ({
-      initialize: ({ query }: { query: URLSearchParams }) => seen.push(`initialize ${config.name} ${query.get('url')}`),
-      getStudyInstanceUIDs: () => ['1.2.3', '4.5.6'],
-      query: { studies: { search: async () => [] } },
-    }),
-  }],
+  getDataSourcesModule: () => [
+    {
+      name: 'dicomjson',
+      type: 'jsonApi',
+      createDataSource: (config: { name: string }) => ({
+        initialize: ({ query }: { query: URLSearchParams }) =>
+          seen.push(`initialize ${config.name} ${query.get('url')}`),
+        getStudyInstanceUIDs: () => ['1.2.3', '4.5.6'],
+        query: { studies: { search: async () => [] } },
+      }),
+    },
+  ],
 };
 
 const staticJsonEntry = {
@@ -78,7 +84,9 @@ describe('the extension in @ohif/core ExtensionManager', () => {
     expect(api).toBeDefined();
     await api.initialize({ query: new URLSearchParams('StudyInstanceUIDs=4.5.6') });
     expect(seen).toEqual(['initialize json /sample-study/manifest.json']);
-    expect(api.getStudyInstanceUIDs({ params: {}, query: new URLSearchParams('StudyInstanceUIDs=4.5.6') })).toEqual(['4.5.6']);
+    expect(api.getStudyInstanceUIDs({ params: {}, query: new URLSearchParams('StudyInstanceUIDs=4.5.6') })).toEqual([
+      '4.5.6',
+    ]);
   });
 
   test("the mode's hotkeys are commands in OHIF's default bindings", () => {
@@ -86,14 +94,16 @@ describe('the extension in @ohif/core ExtensionManager', () => {
     for (const h of modeFactory().hotkeys) expect(known.has(h.commandName)).toBe(true);
   });
 
-  test('preRegistration registers our services with OHIF\'s ServicesManager; the commands, hotkeys and button resolve', async () => {
+  test("preRegistration registers our services with OHIF's ServicesManager; the commands, hotkeys and button resolve", async () => {
     const { extensionManager, servicesManager, commandsManager } = makeManager([]);
     await extensionManager.registerExtension(extension);
     const { ssclnetModelService, ssclnetClassificationService, SsclnetModelService } = servicesManager.services;
     expect(ssclnetModelService).toBeDefined();
     expect(ssclnetClassificationService).toBeDefined();
     expect(SsclnetModelService).toBe(ssclnetModelService); // altName, as OHIF registers it
-    expect(servicesManager.registeredServiceNames).toEqual(expect.arrayContaining(['ssclnetModelService', 'ssclnetClassificationService']));
+    expect(servicesManager.registeredServiceNames).toEqual(
+      expect.arrayContaining(['ssclnetModelService', 'ssclnetClassificationService']),
+    );
     expect(ssclnetModelService.engine.where).toBe('worker'); // the default: inference in a Web Worker
     // Every command the hotkeys and the toolbar button name is one OHIF's CommandsManager finds.
     for (const name of Object.values(COMMANDS)) expect(commandsManager.getCommand(name)).toBeDefined();
@@ -109,7 +119,10 @@ describe('the extension in @ohif/core ExtensionManager', () => {
     const commandsManager = new core.CommandsManager();
     const servicesManager = new core.ServicesManager(commandsManager);
     const extensionManager = new core.ExtensionManager({
-      commandsManager, servicesManager, hotkeysManager: {}, appConfig: { dataSources: [], ssclnet: { modelsUrl: '/elsewhere/', inference: 'main', backend: 'wasm' } },
+      commandsManager,
+      servicesManager,
+      hotkeysManager: {},
+      appConfig: { dataSources: [], ssclnet: { modelsUrl: '/elsewhere/', inference: 'main', backend: 'wasm' } },
     });
     await extensionManager.registerExtensions([[extension, { backend: 'cpu' }]], []);
     const m = servicesManager.services.ssclnetModelService;

@@ -16,9 +16,17 @@ const { createRoot } = require(require.resolve('react-dom/client', { paths: [ext
 class FakeViewport {
   element = document.createElement('div');
   reads = 0;
-  constructor(public index: number, public count: number) {}
-  getSliceIndex() { this.reads += 1; return this.index; }
-  getNumberOfSlices() { return this.count; }
+  constructor(
+    public index: number,
+    public count: number,
+  ) {}
+  getSliceIndex() {
+    this.reads += 1;
+    return this.index;
+  }
+  getNumberOfSlices() {
+    return this.count;
+  }
 }
 
 function makeServices() {
@@ -31,7 +39,10 @@ function makeServices() {
       return { unsubscribe: () => listeners.get(event)!.delete(cb) };
     },
   });
-  const viewports = new Map<string, FakeViewport>([['vp1', new FakeViewport(0, 7)], ['vp2', new FakeViewport(4, 9)]]);
+  const viewports = new Map<string, FakeViewport>([
+    ['vp1', new FakeViewport(0, 7)],
+    ['vp2', new FakeViewport(4, 9)],
+  ]);
   const displaySets: Record<string, object> = {
     ds1: { SeriesDescription: 'AX FSE T2', SeriesNumber: 6, Modality: 'MR' },
     ds2: { SeriesDescription: 'anat-T1w', SeriesNumber: 401, Modality: 'MR' },
@@ -41,7 +52,12 @@ function makeServices() {
     viewportGridService: {
       ...source(['ACTIVE_VIEWPORT_ID_CHANGED', 'GRID_STATE_CHANGED']),
       getActiveViewportId: () => active,
-      getState: () => ({ viewports: new Map([['vp1', { displaySetInstanceUIDs: ['ds1'] }], ['vp2', { displaySetInstanceUIDs: ['ds2'] }]]) }),
+      getState: () => ({
+        viewports: new Map([
+          ['vp1', { displaySetInstanceUIDs: ['ds1'] }],
+          ['vp2', { displaySetInstanceUIDs: ['ds2'] }],
+        ]),
+      }),
     },
     cornerstoneViewportService: {
       ...source(['VIEWPORT_DATA_CHANGED']),
@@ -50,7 +66,15 @@ function makeServices() {
     displaySetService: { getDisplaySetByUID: (uid: string) => displaySets[uid] },
   };
   const emit = (event: string) => listeners.get(`evt:${event}`)?.forEach((cb) => cb());
-  return { services, viewports, emit, setActive: (id: string) => { active = id; }, listeners };
+  return {
+    services,
+    viewports,
+    emit,
+    setActive: (id: string) => {
+      active = id;
+    },
+    listeners,
+  };
 }
 
 /** OHIF's ServicesManager as far as registration goes: our services join the host's, created by their REGISTRATION. */
@@ -58,7 +82,10 @@ function servicesManagerWith(services: TrackedServices) {
   const all = services as unknown as Record<string, unknown>;
   return {
     services: all,
-    registerService: (reg: { name: string; altName?: string; create: (a: never) => unknown }, configuration?: unknown) => {
+    registerService: (
+      reg: { name: string; altName?: string; create: (a: never) => unknown },
+      configuration?: unknown,
+    ) => {
       all[reg.name] = reg.create({ configuration, servicesManager: { services: all } } as never);
       if (reg.altName) all[reg.altName] = all[reg.name];
     },
@@ -68,10 +95,18 @@ function servicesManagerWith(services: TrackedServices) {
 /** An engine that must not be used: the registry has no models.json, so nothing may load. */
 const unusedEngine: InferenceEngine = {
   where: 'worker',
-  load: async () => { throw new Error('unexpected load'); },
-  verify: async () => { throw new Error('unexpected verify'); },
-  classify: async () => { throw new Error('unexpected classify'); },
-  classifyFile: async () => { throw new Error('unexpected classifyFile'); },
+  load: async () => {
+    throw new Error('unexpected load');
+  },
+  verify: async () => {
+    throw new Error('unexpected verify');
+  },
+  classify: async () => {
+    throw new Error('unexpected classify');
+  },
+  classifyFile: async () => {
+    throw new Error('unexpected classifyFile');
+  },
   info: async () => ({ where: 'worker', backend: '', registeredBackends: [], modelVersion: null }),
   dispose: () => undefined,
 };
@@ -83,12 +118,23 @@ test('shows the displayed series and slice, follows scrolling and viewport chang
   const { services, viewports, emit, setActive, listeners } = makeServices();
   // The viewer's registry has no models.json: the panel must say so and the rest keeps working.
   const requested: string[] = [];
-  const fetch = async (url: string) => { requested.push(url); return { status: 404, ok: false }; };
+  const fetch = async (url: string) => {
+    requested.push(url);
+    return { status: 404, ok: false };
+  };
   const servicesManager = servicesManagerWith(services);
-  registerServices({ servicesManager, extensionManager: { getModuleEntry: () => undefined }, appConfig: {} }, { engine: unusedEngine, fetch });
+  registerServices(
+    { servicesManager, extensionManager: { getModuleEntry: () => undefined }, appConfig: {} },
+    { engine: unusedEngine, fetch },
+  );
   const { definitions } = getCommandsModule({ servicesManager: servicesManager as never });
   const ran: string[] = [];
-  const commandsManager = { runCommand: (name: string, options?: Record<string, unknown>) => { ran.push(name); return (definitions as Record<string, { commandFn: (o?: unknown) => unknown }>)[name].commandFn(options); } };
+  const commandsManager = {
+    runCommand: (name: string, options?: Record<string, unknown>) => {
+      ran.push(name);
+      return (definitions as Record<string, { commandFn: (o?: unknown) => unknown }>)[name].commandFn(options);
+    },
+  };
   const [entry] = getPanelModule({ servicesManager: servicesManager as never, commandsManager });
   expect(entry.name).toBe('ssclnetPanel');
 
@@ -143,7 +189,10 @@ test('shows the displayed series and slice, follows scrolling and viewport chang
   expect(remaining).toBe(0);
   // The views unsubscribed from our services too: only the services' own subscriptions remain (the classification
   // and heatmap services on MODEL_CHANGED; the report service (1) and the heatmap service (3) on the classification service).
-  const ours = servicesManager.services as unknown as { ssclnetClassificationService: { listenerCount: () => number }; ssclnetModelService: { listenerCount: () => number } };
+  const ours = servicesManager.services as unknown as {
+    ssclnetClassificationService: { listenerCount: () => number };
+    ssclnetModelService: { listenerCount: () => number };
+  };
   expect(ours.ssclnetClassificationService.listenerCount()).toBe(4);
   expect(ours.ssclnetModelService.listenerCount()).toBe(2);
 });

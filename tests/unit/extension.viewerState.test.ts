@@ -1,4 +1,13 @@
-import { WAITING, modalityWarning, formatSeries, formatSlice, sameState, seriesFromDisplaySet, sliceInfo, type ViewerState } from '../../extension/src/viewerState';
+import {
+  WAITING,
+  modalityWarning,
+  formatSeries,
+  formatSlice,
+  sameState,
+  seriesFromDisplaySet,
+  sliceInfo,
+  type ViewerState,
+} from '../../extension/src/viewerState';
 
 describe('viewerState', () => {
   test('slices are numbered from 1 of n', () => {
@@ -28,7 +37,9 @@ describe('viewerState', () => {
     expect(modalityWarning({ description: 'x', number: 1, modality: 'MR' })).toBeNull();
     expect(modalityWarning({ description: 'x', number: 1, modality: '' })).toBeNull();
     expect(modalityWarning(null)).toBeNull();
-    expect(modalityWarning({ description: 'x', number: 1, modality: 'CT' })).toBe('Brain MRI classification needs an MR series; this series is CT');
+    expect(modalityWarning({ description: 'x', number: 1, modality: 'CT' })).toBe(
+      'Brain MRI classification needs an MR series; this series is CT',
+    );
   });
 
   test('sameState tells a scroll or a series change from a re-render', () => {

@@ -41,9 +41,14 @@ function fileFetch(root: string, log: { url: string; cache?: string }[]): FetchL
   return async (url, init) => {
     log.push({ url, cache: init?.cache });
     const p = path.join(root, url.replace(/^https:\/\/models\.example\//, ''));
-    if (!fs.existsSync(p)) return { ok: false, status: 404, statusText: 'Not Found', arrayBuffer: async () => new ArrayBuffer(0) };
+    if (!fs.existsSync(p))
+      return { ok: false, status: 404, statusText: 'Not Found', arrayBuffer: async () => new ArrayBuffer(0) };
     const b = fs.readFileSync(p);
-    return { ok: true, status: 200, arrayBuffer: async () => b.buffer.slice(b.byteOffset, b.byteOffset + b.byteLength) };
+    return {
+      ok: true,
+      status: 200,
+      arrayBuffer: async () => b.buffer.slice(b.byteOffset, b.byteOffset + b.byteLength),
+    };
   };
 }
 
@@ -53,7 +58,9 @@ describe('loading and verification', () => {
     expect(loaded.version).toBe('inf-1');
     expect(loaded.backend).toBe('wasm');
     const jpeg = decodeJpeg(new Uint8Array(fs.readFileSync(path.join(FIXTURES, 'jpeg', 'glioma-tr-Tr-gl_0020.jpg'))));
-    const dicom = readDicomSlices(new Uint8Array(fs.readFileSync(path.join(FIXTURES, 'dicom', 'studyforrest-N2D_0189.dcm'))))[0];
+    const dicom = readDicomSlices(
+      new Uint8Array(fs.readFileSync(path.join(FIXTURES, 'dicom', 'studyforrest-N2D_0189.dcm'))),
+    )[0];
     for (const slice of [jpeg, dicom]) {
       const r = await classify(loaded, slice);
       expect(r.classes).toEqual(['glioma', 'meningioma', 'notumor', 'pituitary']);
@@ -73,14 +80,18 @@ describe('loading and verification', () => {
     const shard = manifest.weightsManifest[0].paths[1];
     flipByte(path.join(dir, shard));
     await expect(loadModel({ source: fsSource(dir), backend: 'wasm' })).rejects.toThrow(IntegrityError);
-    await expect(loadModel({ source: fsSource(dir), backend: 'wasm' })).rejects.toThrow(new RegExp(`SHA-256 mismatch for ${shard}`));
+    await expect(loadModel({ source: fsSource(dir), backend: 'wasm' })).rejects.toThrow(
+      new RegExp(`SHA-256 mismatch for ${shard}`),
+    );
   });
 
   test('a tampered model.json is refused', async () => {
     const dir = copyModel('bad-json');
     const p = path.join(dir, 'model.json');
     fs.writeFileSync(p, fs.readFileSync(p, 'utf8').replace('"epsilon": 1e-05', '"epsilon": 0.001'));
-    await expect(loadModel({ source: fsSource(dir), backend: 'wasm' })).rejects.toThrow(/SHA-256 mismatch for model.json/);
+    await expect(loadModel({ source: fsSource(dir), backend: 'wasm' })).rejects.toThrow(
+      /SHA-256 mismatch for model.json/,
+    );
   });
 
   test('a shard missing from the card is refused', async () => {
@@ -89,7 +100,9 @@ describe('loading and verification', () => {
     const card = readJson<ModelCard>(cardPath);
     delete card.files['group1-shard1of11.bin'];
     fs.writeFileSync(cardPath, JSON.stringify(card));
-    await expect(loadModel({ source: fsSource(dir), backend: 'wasm' })).rejects.toThrow(/group1-shard1of11.bin.*not listed/);
+    await expect(loadModel({ source: fsSource(dir), backend: 'wasm' })).rejects.toThrow(
+      /group1-shard1of11.bin.*not listed/,
+    );
   });
 
   test('registry and shard paths are confined: ../ in models.json or model.json is refused (issue 17 item 2)', async () => {
@@ -97,15 +110,26 @@ describe('loading and verification', () => {
     fs.mkdirSync(registry, { recursive: true });
     fs.cpSync(modelDir, path.join(registry, 'ok'), { recursive: true });
     const index = (entry: { version: string; path?: string }): void =>
-      fs.writeFileSync(path.join(registry, 'models.json'), JSON.stringify({ latest: entry.version, versions: [{ card_sha256: '0'.repeat(64), ...entry }] }));
+      fs.writeFileSync(
+        path.join(registry, 'models.json'),
+        JSON.stringify({ latest: entry.version, versions: [{ card_sha256: '0'.repeat(64), ...entry }] }),
+      );
     index({ version: 'x', path: '../outside' });
-    await expect(loadModel({ source: fsSource(registry), backend: 'wasm' })).rejects.toThrow(/version "x" has folder "..\/outside"; a version must be one plain folder name/);
+    await expect(loadModel({ source: fsSource(registry), backend: 'wasm' })).rejects.toThrow(
+      /version "x" has folder "..\/outside"; a version must be one plain folder name/,
+    );
     index({ version: 'x', path: 'ok/../../outside' });
-    await expect(loadModel({ source: fsSource(registry), backend: 'wasm' })).rejects.toThrow(/a version must be one plain folder name inside the registry/);
+    await expect(loadModel({ source: fsSource(registry), backend: 'wasm' })).rejects.toThrow(
+      /a version must be one plain folder name inside the registry/,
+    );
     index({ version: '../x' });
-    await expect(loadModel({ source: fsSource(registry), backend: 'wasm' })).rejects.toThrow(/version "..\/x" has folder "..\/x"/);
+    await expect(loadModel({ source: fsSource(registry), backend: 'wasm' })).rejects.toThrow(
+      /version "..\/x" has folder "..\/x"/,
+    );
     index({ version: 'x\n', path: 'x\n' });
-    await expect(loadModel({ source: fsSource(registry), backend: 'wasm' })).rejects.toThrow(/a version must be one plain folder name/);
+    await expect(loadModel({ source: fsSource(registry), backend: 'wasm' })).rejects.toThrow(
+      /a version must be one plain folder name/,
+    );
     expect(() => fsSource(registry).sub('../..')).toThrow(/path escapes/);
 
     // A model.json naming a weight file outside the folder (its hash updated in the card): refused before reading it.
@@ -117,16 +141,24 @@ describe('loading and verification', () => {
     card.files['model.json'] = await sha256Hex(new Uint8Array(fs.readFileSync(path.join(dir, 'model.json'))));
     card.files['../group1-shard1of11.bin'] = card.files['group1-shard1of11.bin'];
     fs.writeFileSync(path.join(dir, 'model-card.json'), JSON.stringify(card));
-    await expect(loadModel({ source: fsSource(dir), backend: 'wasm' })).rejects.toThrow(/weight file "..\/group1-shard1of11.bin" is not a shard name of this format/);
+    await expect(loadModel({ source: fsSource(dir), backend: 'wasm' })).rejects.toThrow(
+      /weight file "..\/group1-shard1of11.bin" is not a shard name of this format/,
+    );
   });
 
   test('a folder that is neither a registry nor a model is refused clearly', async () => {
-    await expect(loadModel({ source: fsSource(path.join(work, 'nothing-here')) })).rejects.toThrow(/neither models.json .* nor model-card.json/);
+    await expect(loadModel({ source: fsSource(path.join(work, 'nothing-here')) })).rejects.toThrow(
+      /neither models.json .* nor model-card.json/,
+    );
   });
 
   test('over HTTP: index fetched fresh, every file fetched once', async () => {
     const log: { url: string; cache?: string }[] = [];
-    const loaded = await loadModel({ url: 'https://models.example/model', fetch: fileFetch(work, log), backend: 'wasm' });
+    const loaded = await loadModel({
+      url: 'https://models.example/model',
+      fetch: fileFetch(work, log),
+      backend: 'wasm',
+    });
     expect(loaded.version).toBe('inf-1');
     const urls = log.map((l) => l.url);
     expect(new Set(urls).size).toBe(urls.length);
@@ -144,13 +176,17 @@ describe('backend choice', () => {
     expect(backendCandidates('auto', 'llvmpipe (LLVM 15.0.6, 256 bits)').order[0]).toBe('wasm');
     expect(backendCandidates('auto', null).order[0]).toBe('wasm');
     expect(backendCandidates('cpu', 'Apple M2').order[0]).toBe('cpu');
-    expect(isSoftwareRenderer('ANGLE (Google, Vulkan 1.3.0 (SwiftShader Device (Subzero)), SwiftShader driver)')).toBe(true);
+    expect(isSoftwareRenderer('ANGLE (Google, Vulkan 1.3.0 (SwiftShader Device (Subzero)), SwiftShader driver)')).toBe(
+      true,
+    );
   });
 });
 
 describe('DICOM reader errors', () => {
   test('non-DICOM bytes and DICOM without pixel data give clear errors', () => {
-    expect(() => readDicomSlices(new Uint8Array(fs.readFileSync(path.join(FIXTURES, 'jpeg', 'glioma-tr-Tr-gl_0020.jpg'))))).toThrow(DicomReadError);
+    expect(() =>
+      readDicomSlices(new Uint8Array(fs.readFileSync(path.join(FIXTURES, 'jpeg', 'glioma-tr-Tr-gl_0020.jpg')))),
+    ).toThrow(DicomReadError);
     const bytes = new Uint8Array(fs.readFileSync(path.join(FIXTURES, 'dicom', 'studyforrest-N2D_0189.dcm')));
     // Cut the file just before the pixel data element: a header-only object.
     const at = Buffer.from(bytes).lastIndexOf(Buffer.from([0xe0, 0x7f, 0x10, 0x00]));
@@ -162,7 +198,9 @@ describe('no tensor leak', () => {
   test('numTensors is stable over 1,000 classify calls', async () => {
     await tf.setBackend('wasm');
     const input = tf.input({ shape: [16, 16, 1] });
-    const x = tf.layers.conv2d({ filters: 4, kernelSize: 3, padding: 'same', activation: 'relu' }).apply(input) as tf.SymbolicTensor;
+    const x = tf.layers
+      .conv2d({ filters: 4, kernelSize: 3, padding: 'same', activation: 'relu' })
+      .apply(input) as tf.SymbolicTensor;
     const pooled = tf.layers.globalAveragePooling2d({}).apply(x) as tf.SymbolicTensor;
     const out = tf.layers.dense({ units: 4, activation: 'softmax' }).apply(pooled) as tf.SymbolicTensor;
     const card = { ...readJson<ModelCard>(path.join(modelDir, 'model-card.json')) };

@@ -9,7 +9,10 @@ export const FIXTURES = path.join(REPO, 'tests', 'fixtures', 'parity');
 export const SHARED_DATA = path.resolve(REPO, '..', 'shared', 'data');
 
 export function python(args: string[], cwd = REPO): string {
-  const env = { ...process.env, PYTHONPATH: [path.join(REPO, 'trainer'), process.env.PYTHONPATH].filter(Boolean).join(path.delimiter) };
+  const env = {
+    ...process.env,
+    PYTHONPATH: [path.join(REPO, 'trainer'), process.env.PYTHONPATH].filter(Boolean).join(path.delimiter),
+  };
   return execFileSync('python3', args, { cwd, env, encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
 }
 
@@ -20,12 +23,41 @@ export function tmpDir(prefix: string): string {
 /** A randomly initialised checkpoint (non-trivial BatchNorm statistics) at the given input size. */
 export function randomCheckpoint(dir: string, inputSize: number, seed = 0): string {
   const file = path.join(dir, `random-${inputSize}-${seed}.pt`);
-  python(['-m', 'ssclnet.parity', 'random-checkpoint', '--out', file, '--input-size', String(inputSize), '--seed', String(seed)]);
+  python([
+    '-m',
+    'ssclnet.parity',
+    'random-checkpoint',
+    '--out',
+    file,
+    '--input-size',
+    String(inputSize),
+    '--seed',
+    String(seed),
+  ]);
   return file;
 }
 
-export function exportModel(checkpoint: string, out: string, version: string, dtype: 'float32' | 'float16' = 'float32', extra: string[] = []): string {
-  python(['-m', 'ssclnet.cli', 'export', '--checkpoint', checkpoint, '--out', out, '--version', version, '--dtype', dtype, ...extra]);
+export function exportModel(
+  checkpoint: string,
+  out: string,
+  version: string,
+  dtype: 'float32' | 'float16' = 'float32',
+  extra: string[] = [],
+): string {
+  python([
+    '-m',
+    'ssclnet.cli',
+    'export',
+    '--checkpoint',
+    checkpoint,
+    '--out',
+    out,
+    '--version',
+    version,
+    '--dtype',
+    dtype,
+    ...extra,
+  ]);
   return out;
 }
 

@@ -1,10 +1,27 @@
 /** The TypeScript preprocessing on synthetic inputs: each step's defining property. */
-import { checkSpec, padToSquare, preprocess, rankValue, resizeSquare, robustUnit, toLuma, triangleWeights } from '../../extension/src/inference/preprocess';
+import {
+  checkSpec,
+  padToSquare,
+  preprocess,
+  rankValue,
+  resizeSquare,
+  robustUnit,
+  toLuma,
+  triangleWeights,
+} from '../../extension/src/inference/preprocess';
 import type { PreprocessSpec } from '../../extension/src/inference/types';
 
 const SPEC: PreprocessSpec = {
-  input_size: 16, channels: 1, fit: 'pad-square-min', resize: 'triangle-antialiased', low_percentile: 0.5,
-  high_percentile: 99.5, mean: 0.5, std: 0.5, color: 'luma-bt601', version: 1,
+  input_size: 16,
+  channels: 1,
+  fit: 'pad-square-min',
+  resize: 'triangle-antialiased',
+  low_percentile: 0.5,
+  high_percentile: 99.5,
+  mean: 0.5,
+  std: 0.5,
+  color: 'luma-bt601',
+  version: 1,
 };
 
 function ramp(w: number, h: number, f = (x: number, y: number) => x + 10 * y): Float64Array {
@@ -15,7 +32,12 @@ function ramp(w: number, h: number, f = (x: number, y: number) => x + 10 * y): F
 
 describe('preprocess steps', () => {
   test('resize weights: rows sum to 1, stay inside the image, widen when downscaling', () => {
-    for (const [inSize, outSize] of [[256, 224], [512, 224], [100, 224], [224, 16]]) {
+    for (const [inSize, outSize] of [
+      [256, 224],
+      [512, 224],
+      [100, 224],
+      [224, 16],
+    ]) {
       const rows = triangleWeights(inSize, outSize);
       expect(rows).toHaveLength(outSize);
       for (const r of rows) {
@@ -32,7 +54,11 @@ describe('preprocess steps', () => {
     const flat = resizeSquare(new Float64Array(40 * 40).fill(7), 40, 16);
     expect(Math.max(...flat)).toBeCloseTo(7, 12);
     expect(Math.min(...flat)).toBeCloseTo(7, 12);
-    const r = resizeSquare(ramp(40, 40, (x) => x), 40, 16);
+    const r = resizeSquare(
+      ramp(40, 40, (x) => x),
+      40,
+      16,
+    );
     for (let i = 1; i < 16; i++) expect(r[i]).toBeGreaterThan(r[i - 1]);
   });
 
@@ -42,7 +68,11 @@ describe('preprocess steps', () => {
     expect(size).toBe(4);
     expect(Array.from(data.subarray(4, 8))).toEqual([5, 6, 7, 8]); // row 1 = floor((4 - 1) / 2)
     expect(data.filter((v) => v === 5)).toHaveLength(13);
-    const tall = padToSquare(ramp(1, 3, (_, y) => y + 1), 1, 3);
+    const tall = padToSquare(
+      ramp(1, 3, (_, y) => y + 1),
+      1,
+      3,
+    );
     expect(Array.from(tall.data)).toEqual([1, 1, 1, 1, 2, 1, 1, 3, 1]);
   });
 
@@ -50,7 +80,11 @@ describe('preprocess steps', () => {
     const sorted = Float64Array.from({ length: 201 }, (_, i) => i);
     expect(rankValue(sorted, 0.005)).toBe(1);
     expect(rankValue(sorted, 0.995)).toBe(199);
-    const u = robustUnit(Float64Array.from({ length: 201 }, (_, i) => 200 - i), 0.5, 99.5);
+    const u = robustUnit(
+      Float64Array.from({ length: 201 }, (_, i) => 200 - i),
+      0.5,
+      99.5,
+    );
     expect(u[0]).toBe(1); // 200 clipped
     expect(u[200]).toBe(0); // 0 clipped
     expect(u[100]).toBeCloseTo(0.5, 12);
@@ -58,7 +92,9 @@ describe('preprocess steps', () => {
   });
 
   test('rescale slope/intercept and BT.601 luma', () => {
-    expect(Array.from(toLuma({ data: [1, 2], width: 2, height: 1, slope: 2, intercept: -1024 }))).toEqual([-1022, -1020]);
+    expect(Array.from(toLuma({ data: [1, 2], width: 2, height: 1, slope: 2, intercept: -1024 }))).toEqual([
+      -1022, -1020,
+    ]);
     const rgb = toLuma({ data: [255, 0, 0, 0, 255, 0, 0, 0, 255], width: 3, height: 1, channels: 3 });
     expect(Array.from(rgb)).toEqual([0.299 * 255, 0.587 * 255, 0.114 * 255]);
     expect(() => toLuma({ data: [1, 2, 3], width: 2, height: 2 })).toThrow(/too short/);

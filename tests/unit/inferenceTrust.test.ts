@@ -14,7 +14,16 @@ import { readDicomSlices } from '../../extension/src/inference/dicomFile';
 import { fsSource } from '../../extension/src/inference/node/fsSource';
 import { IntegrityError } from '../../extension/src/inference/sha256';
 import { OUT_OF_RANGE_LABEL, type ModelCard } from '../../extension/src/inference/types';
-import { FIXTURES, exportModel, maxAbsDiff, randomCheckpoint, readFloat32, readJson, syntheticGate, tmpDir } from './inferenceFixtures';
+import {
+  FIXTURES,
+  exportModel,
+  maxAbsDiff,
+  randomCheckpoint,
+  readFloat32,
+  readJson,
+  syntheticGate,
+  tmpDir,
+} from './inferenceFixtures';
 
 interface Expected {
   count: number;
@@ -82,7 +91,9 @@ test('card_format 2: score and calibrated probabilities equal PyTorch; the gate 
 
 test('metadata gate first: a sagittal DICOM slice is declined before inference, with no probabilities', async () => {
   const loaded = await loadModel({ source: fsSource(gated), backend: 'wasm' });
-  const [slice] = readDicomSlices(new Uint8Array(fs.readFileSync(path.join(FIXTURES, 'dicom', 'studyforrest-N2D_0189.dcm'))));
+  const [slice] = readDicomSlices(
+    new Uint8Array(fs.readFileSync(path.join(FIXTURES, 'dicom', 'studyforrest-N2D_0189.dcm'))),
+  );
   const sagittal = { ...slice.attributes, ImageOrientationPatient: [0, 1, 0, 0, 0, -1] };
   const r = await classify(loaded, slice, { attributes: sagittal });
   expect(r.outOfRange).toEqual({ stage: 'metadata', reason: 'not an axial slice (sagittal, 90° from axial)' });
@@ -101,24 +112,34 @@ test('the gate file is verified like every other file', async () => {
   b[1000] ^= 0x40;
   fs.writeFileSync(file, b);
   await expect(loadModel({ source: fsSource(tampered), backend: 'wasm' })).rejects.toThrow(IntegrityError);
-  await expect(loadModel({ source: fsSource(tampered), backend: 'wasm' })).rejects.toThrow(/SHA-256 mismatch for ood\/gaussians.bin/);
+  await expect(loadModel({ source: fsSource(tampered), backend: 'wasm' })).rejects.toThrow(
+    /SHA-256 mismatch for ood\/gaussians.bin/,
+  );
 
   const missing = copy('missing-gate');
   fs.rmSync(path.join(missing, 'ood', 'gaussians.bin'));
-  await expect(loadModel({ source: fsSource(missing), backend: 'wasm' })).rejects.toThrow(/ood\/gaussians.bin is missing/);
+  await expect(loadModel({ source: fsSource(missing), backend: 'wasm' })).rejects.toThrow(
+    /ood\/gaussians.bin is missing/,
+  );
 
   const escaping = copy('escaping-gate');
   const cardPath = path.join(escaping, 'model-card.json');
   const card = readJson<ModelCard>(cardPath);
   card.in_range!.features!.file = '../gaussians.bin';
   fs.writeFileSync(cardPath, JSON.stringify(card));
-  await expect(loadModel({ source: fsSource(escaping), backend: 'wasm' })).rejects.toThrow(/relative path inside the model folder/);
+  await expect(loadModel({ source: fsSource(escaping), backend: 'wasm' })).rejects.toThrow(
+    /relative path inside the model folder/,
+  );
 });
 
 test('unknown card formats and gate methods are refused, not silently run without a gate', async () => {
   for (const [name, edit, message] of [
     ['format-3', (c: ModelCard) => (c.card_format = 3), /card_format 3 is not supported/],
-    ['method', (c: ModelCard) => (c.in_range!.features!.method = 'energy' as 'mahalanobis-tied'), /feature gate method energy is not supported/],
+    [
+      'method',
+      (c: ModelCard) => (c.in_range!.features!.method = 'energy' as 'mahalanobis-tied'),
+      /feature gate method energy is not supported/,
+    ],
     ['temperature', (c: ModelCard) => (c.calibration!.temperature = 0), /temperature must be a positive number/],
   ] as const) {
     const dir = copy(name);
@@ -130,7 +151,7 @@ test('unknown card formats and gate methods are refused, not silently run withou
   }
 });
 
-test('card_format 1 keeps working: no gate, no calibration, the model\'s own probabilities', async () => {
+test("card_format 1 keeps working: no gate, no calibration, the model's own probabilities", async () => {
   const loaded = await loadModel({ source: fsSource(plain), backend: 'wasm' });
   expect(loaded.card.card_format).toBe(1);
   expect(loaded.trust.gate).toBeNull();
@@ -149,7 +170,9 @@ test('card_format 1 keeps working: no gate, no calibration, the model\'s own pro
 test('no tensor leak on the gated path (features + logits + probabilities in one forward pass)', async () => {
   await tf.setBackend('wasm');
   const input = tf.input({ shape: [16, 16, 1] });
-  const x = tf.layers.conv2d({ filters: 8, kernelSize: 3, padding: 'same', activation: 'relu' }).apply(input) as tf.SymbolicTensor;
+  const x = tf.layers
+    .conv2d({ filters: 8, kernelSize: 3, padding: 'same', activation: 'relu' })
+    .apply(input) as tf.SymbolicTensor;
   const pooled = tf.layers.globalAveragePooling2d({ name: 'avgpool' }).apply(x) as tf.SymbolicTensor;
   const logits = tf.layers.dense({ units: 4, name: 'logits' }).apply(pooled) as tf.SymbolicTensor;
   const out = tf.layers.activation({ activation: 'softmax', name: 'probabilities' }).apply(logits) as tf.SymbolicTensor;

@@ -10,13 +10,29 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 
-import { classifyBatch, loadModel, predictWithLogits, type LoadedModel } from '../../extension/src/inference/classifier';
+import {
+  classifyBatch,
+  loadModel,
+  predictWithLogits,
+  type LoadedModel,
+} from '../../extension/src/inference/classifier';
 import { readDicomSlices } from '../../extension/src/inference/dicomFile';
 import { fsSource } from '../../extension/src/inference/node/fsSource';
 import { preprocess } from '../../extension/src/inference/preprocess';
 import type { PreprocessSpec } from '../../extension/src/inference/types';
 import { decodeJpeg } from '../../extension/src/inference/node/imageFile';
-import { FIXTURES, exportModel, maxAbsDiff, python, randomCheckpoint, readFloat32, readFloat64, readJson, syntheticGate, tmpDir } from './inferenceFixtures';
+import {
+  FIXTURES,
+  exportModel,
+  maxAbsDiff,
+  python,
+  randomCheckpoint,
+  readFloat32,
+  readFloat64,
+  readJson,
+  syntheticGate,
+  tmpDir,
+} from './inferenceFixtures';
 
 interface Expected {
   count: number;
@@ -35,7 +51,12 @@ const SCORE_TOLERANCE = { float32: 1e-3, float16: 1e-2 } as const;
  * When the card has a feature gate / calibration: the viewer's score and calibrated probabilities against PyTorch's.
  * Returns the worst relative score difference (0 when the card has no gate).
  */
-async function checkTrust(loaded: LoadedModel, dir: string, expected: Expected, dtype: 'float32' | 'float16'): Promise<number> {
+async function checkTrust(
+  loaded: LoadedModel,
+  dir: string,
+  expected: Expected,
+  dtype: 'float32' | 'float16',
+): Promise<number> {
   if (!loaded.card.in_range?.features && !loaded.card.calibration) {
     expect(expected.score).toBeUndefined();
     return 0;
@@ -51,7 +72,8 @@ async function checkTrust(loaded: LoadedModel, dir: string, expected: Expected, 
     expect(maxAbsDiff(r.probabilities, expected.calibrated_probabilities![i])).toBeLessThanOrEqual(TOLERANCE[dtype]);
     // Same decision, unless the score sits within the tolerance of the threshold.
     const threshold = loaded.trust.gate!.threshold;
-    if (Math.abs(expected.score![i] - threshold) / threshold > SCORE_TOLERANCE[dtype]) expect(r.outOfRange === null).toBe(expected.in_range![i]);
+    if (Math.abs(expected.score![i] - threshold) / threshold > SCORE_TOLERANCE[dtype])
+      expect(r.outOfRange === null).toBe(expected.in_range![i]);
   });
   return worst;
 }
@@ -68,23 +90,29 @@ describe('model parity (PyTorch -> TensorFlow.js)', () => {
   }, 120_000);
   afterAll(() => fs.rmSync(work, { recursive: true, force: true }));
 
-  test.each(['float32', 'float16'] as const)('%s export reproduces PyTorch probabilities, gate score and calibrated probabilities', async (dtype) => {
-    const gate = syntheticGate(checkpoint, path.join(work, `gate-${dtype}`));
-    const dir = exportModel(checkpoint, path.join(work, dtype), `parity-${dtype}`, dtype, ['--gate', gate]);
-    const model = await loadModel({ source: fsSource(dir), backend: 'wasm' });
-    const expected = readJson<Expected>(path.join(dir, 'parity', 'expected.json'));
-    const inputs = readFloat32(path.join(dir, 'parity', 'inputs.bin'));
-    const got = await predictWithLogits(model, inputs, expected.count);
-    const dp = maxAbsDiff(got.probabilities.flat(), expected.probabilities.flat());
-    const dl = maxAbsDiff(got.logits.flat(), expected.logits.flat());
-    const ds = await checkTrust(model, dir, expected, dtype);
-    console.log(`${dtype}: max |dp| = ${dp.toExponential(2)}, max |dlogit| = ${dl.toExponential(2)}, max |dscore|/score = ${ds.toExponential(2)} (${model.backend})`);
-    expect(dp).toBeLessThanOrEqual(TOLERANCE[dtype]);
-    expect(model.card.card_format).toBe(2);
-    // The vectors must be able to fail: probabilities far from uniform, so a wrong layer would show.
-    expect(Math.max(...expected.probabilities.flat())).toBeGreaterThan(0.5);
-    model.model.dispose();
-  }, 120_000);
+  test.each(['float32', 'float16'] as const)(
+    '%s export reproduces PyTorch probabilities, gate score and calibrated probabilities',
+    async (dtype) => {
+      const gate = syntheticGate(checkpoint, path.join(work, `gate-${dtype}`));
+      const dir = exportModel(checkpoint, path.join(work, dtype), `parity-${dtype}`, dtype, ['--gate', gate]);
+      const model = await loadModel({ source: fsSource(dir), backend: 'wasm' });
+      const expected = readJson<Expected>(path.join(dir, 'parity', 'expected.json'));
+      const inputs = readFloat32(path.join(dir, 'parity', 'inputs.bin'));
+      const got = await predictWithLogits(model, inputs, expected.count);
+      const dp = maxAbsDiff(got.probabilities.flat(), expected.probabilities.flat());
+      const dl = maxAbsDiff(got.logits.flat(), expected.logits.flat());
+      const ds = await checkTrust(model, dir, expected, dtype);
+      console.log(
+        `${dtype}: max |dp| = ${dp.toExponential(2)}, max |dlogit| = ${dl.toExponential(2)}, max |dscore|/score = ${ds.toExponential(2)} (${model.backend})`,
+      );
+      expect(dp).toBeLessThanOrEqual(TOLERANCE[dtype]);
+      expect(model.card.card_format).toBe(2);
+      // The vectors must be able to fail: probabilities far from uniform, so a wrong layer would show.
+      expect(Math.max(...expected.probabilities.flat())).toBeGreaterThan(0.5);
+      model.model.dispose();
+    },
+    120_000,
+  );
 });
 
 describe('preprocessing parity (Python vs TypeScript) on real files', () => {
@@ -95,7 +123,17 @@ describe('preprocessing parity (Python vs TypeScript) on real files', () => {
   let out: string;
   let vectors: {
     preprocess: PreprocessSpec;
-    entries: { file: string; width: number; height: number; channels: 1 | 3 | 4; slope: number; intercept: number; monochrome1: boolean; raw: string; tensor: string }[];
+    entries: {
+      file: string;
+      width: number;
+      height: number;
+      channels: 1 | 3 | 4;
+      slope: number;
+      intercept: number;
+      monochrome1: boolean;
+      raw: string;
+      tensor: string;
+    }[];
   };
 
   beforeAll(() => {
@@ -114,19 +152,38 @@ describe('preprocessing parity (Python vs TypeScript) on real files', () => {
     let worst = 0;
     for (const e of vectors.entries) {
       const raw = readFloat64(path.join(out, e.raw));
-      const ts = preprocess({ data: raw, width: e.width, height: e.height, channels: e.channels, slope: e.slope, intercept: e.intercept, monochrome1: e.monochrome1 }, vectors.preprocess);
+      const ts = preprocess(
+        {
+          data: raw,
+          width: e.width,
+          height: e.height,
+          channels: e.channels,
+          slope: e.slope,
+          intercept: e.intercept,
+          monochrome1: e.monochrome1,
+        },
+        vectors.preprocess,
+      );
       const py = readFloat32(path.join(out, e.tensor));
       expect(ts.length).toBe(py.length);
       worst = Math.max(worst, maxAbsDiff(ts, py));
     }
-    console.log(`preprocessing on identical pixels: max |d| = ${worst.toExponential(2)} over ${vectors.entries.length} files`);
+    console.log(
+      `preprocessing on identical pixels: max |d| = ${worst.toExponential(2)} over ${vectors.entries.length} files`,
+    );
     expect(worst).toBeLessThanOrEqual(1e-5);
   });
 
   test('dicom-parser reads exactly the pixels and rescale pydicom reads (little and big endian)', () => {
     for (const e of vectors.entries.filter((x) => x.file.endsWith('.dcm'))) {
       const [slice] = readDicomSlices(new Uint8Array(fs.readFileSync(e.file)));
-      expect([slice.width, slice.height, slice.slope, slice.intercept, slice.monochrome1]).toEqual([e.width, e.height, e.slope, e.intercept, e.monochrome1]);
+      expect([slice.width, slice.height, slice.slope, slice.intercept, slice.monochrome1]).toEqual([
+        e.width,
+        e.height,
+        e.slope,
+        e.intercept,
+        e.monochrome1,
+      ]);
       expect(maxAbsDiff(Array.from(slice.data), readFloat64(path.join(out, e.raw)))).toBe(0);
       const ts = preprocess(slice, vectors.preprocess);
       expect(maxAbsDiff(ts, readFloat32(path.join(out, e.tensor)))).toBeLessThanOrEqual(1e-5);
@@ -139,7 +196,9 @@ describe('preprocessing parity (Python vs TypeScript) on real files', () => {
       expect([slice.width, slice.height, slice.channels]).toEqual([e.width, e.height, e.channels]);
       const pixelDiff = maxAbsDiff(Array.from(slice.data), readFloat64(path.join(out, e.raw)));
       const tensorDiff = maxAbsDiff(preprocess(slice, vectors.preprocess), readFloat32(path.join(out, e.tensor)));
-      console.log(`${path.basename(e.file)}: decoder max |d| = ${pixelDiff} grey levels, tensor max |d| = ${tensorDiff.toExponential(2)}`);
+      console.log(
+        `${path.basename(e.file)}: decoder max |d| = ${pixelDiff} grey levels, tensor max |d| = ${tensorDiff.toExponential(2)}`,
+      );
       expect(pixelDiff).toBeLessThanOrEqual(2);
       expect(tensorDiff).toBeLessThanOrEqual(0.02);
     }
@@ -158,7 +217,9 @@ describe('the shipped model (models/, the demo default)', () => {
     const got = await predictWithLogits(loaded, readFloat32(path.join(dir, 'parity', 'inputs.bin')), expected.count);
     const dp = maxAbsDiff(got.probabilities.flat(), expected.probabilities.flat());
     const ds = await checkTrust(loaded, dir, expected, loaded.card.dtype);
-    console.log(`shipped ${latest} (${loaded.card.dtype}, card_format ${loaded.card.card_format}): max |dp| = ${dp.toExponential(2)}, max |dscore|/score = ${ds.toExponential(2)} on ${expected.count} real slices`);
+    console.log(
+      `shipped ${latest} (${loaded.card.dtype}, card_format ${loaded.card.card_format}): max |dp| = ${dp.toExponential(2)}, max |dscore|/score = ${ds.toExponential(2)} on ${expected.count} real slices`,
+    );
     expect(dp).toBeLessThanOrEqual(TOLERANCE.float16);
     loaded.model.dispose();
   }, 120_000);

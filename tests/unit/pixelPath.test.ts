@@ -6,13 +6,28 @@ import * as path from 'node:path';
 import { readDicomSlices, type DicomSlice } from '../../extension/src/inference/dicomFile';
 import { preprocess, toLuma } from '../../extension/src/inference/preprocess';
 import type { PreprocessSpec } from '../../extension/src/inference/types';
-import { MAX_PIXELS, PixelPathError, frameFromImageId, rawSliceFromImage, rawSliceFromVolumeSlice, type ImageLike } from '../../extension/src/classification/pixelPath';
+import {
+  MAX_PIXELS,
+  PixelPathError,
+  frameFromImageId,
+  rawSliceFromImage,
+  rawSliceFromVolumeSlice,
+  type ImageLike,
+} from '../../extension/src/classification/pixelPath';
 import { FIXTURES, maxAbsDiff } from './inferenceFixtures';
 
 const SAMPLE = path.join(__dirname, '../../demo/sample-study');
 const SPEC: PreprocessSpec = {
-  input_size: 64, channels: 3, fit: 'pad-square-min', resize: 'triangle-antialiased', low_percentile: 0.5,
-  high_percentile: 99.5, mean: 0.5, std: 0.25, color: 'luma-bt601', version: 1,
+  input_size: 64,
+  channels: 3,
+  fit: 'pad-square-min',
+  resize: 'triangle-antialiased',
+  low_percentile: 0.5,
+  high_percentile: 99.5,
+  mean: 0.5,
+  std: 0.25,
+  color: 'luma-bt601',
+  version: 1,
 };
 
 function dicom(file: string): DicomSlice {
@@ -20,14 +35,25 @@ function dicom(file: string): DicomSlice {
 }
 
 /** The IImage a Cornerstone loader makes from a slice: stored values, or pre-scaled float values. */
-function asCornerstoneImage(s: DicomSlice, opts: { preScaled: boolean; slope?: number; intercept?: number; imageId?: string }): ImageLike {
+function asCornerstoneImage(
+  s: DicomSlice,
+  opts: { preScaled: boolean; slope?: number; intercept?: number; imageId?: string },
+): ImageLike {
   const slope = opts.slope ?? s.slope ?? 1;
   const intercept = opts.intercept ?? s.intercept ?? 0;
   const data = opts.preScaled ? Float32Array.from(s.data as ArrayLike<number>, (v) => v * slope + intercept) : s.data;
   return {
     imageId: opts.imageId ?? 'wadors:https://pacs/studies/1/series/2/instances/3/frames/1',
-    rows: s.height, columns: s.width, getPixelData: () => data, color: false, rgba: false, numberOfComponents: 1,
-    slope, intercept, photometricInterpretation: s.photometric, preScale: { enabled: opts.preScaled, scaled: opts.preScaled },
+    rows: s.height,
+    columns: s.width,
+    getPixelData: () => data,
+    color: false,
+    rgba: false,
+    numberOfComponents: 1,
+    slope,
+    intercept,
+    photometricInterpretation: s.photometric,
+    preScale: { enabled: opts.preScaled, scaled: opts.preScaled },
   };
 }
 
@@ -81,7 +107,15 @@ test('colour images (RGB or RGBA from the loaders) are converted with BT.601 lum
     rgb.set(px, i * 3);
     rgba.set([...px, i % 256], i * 4); // alpha varies: it must not matter
   }
-  const base = { imageId: 'x', rows: s.height, columns: s.width, color: true, slope: 3, intercept: 7, photometricInterpretation: 'RGB' };
+  const base = {
+    imageId: 'x',
+    rows: s.height,
+    columns: s.width,
+    color: true,
+    slope: 3,
+    intercept: 7,
+    photometricInterpretation: 'RGB',
+  };
   const fromRgba = rawSliceFromImage({ ...base, rgba: true, numberOfComponents: 4, getPixelData: () => rgba });
   const fromRgb = rawSliceFromImage({ ...base, rgba: false, numberOfComponents: 3, getPixelData: () => rgb });
   expect(fromRgba.channels).toBe(4);
@@ -96,17 +130,29 @@ test('frames: the frame of a multi-frame instance is read from the image id (wad
   expect(frameFromImageId('wadouri:https://h/file.dcm?frame=2')).toBe(2);
   expect(frameFromImageId('dicomweb:https://h/a.dcm')).toBe(0);
   const s = dicom(files[1]);
-  const raw = rawSliceFromImage(asCornerstoneImage(s, { preScaled: false, imageId: 'wadors:https://h/studies/1/series/2/instances/3/frames/5' }));
+  const raw = rawSliceFromImage(
+    asCornerstoneImage(s, { preScaled: false, imageId: 'wadors:https://h/studies/1/series/2/instances/3/frames/5' }),
+  );
   expect(raw.frame).toBe(4);
 });
 
 test('volume (MPR) planes: pre-scaled, MONOCHROME1 from metadata, colour refused', () => {
   const s = dicom(files[1]);
   const data = Float32Array.from(s.data as ArrayLike<number>);
-  const raw = rawSliceFromVolumeSlice({ data, width: s.width, height: s.height, photometricInterpretation: 'MONOCHROME2' });
+  const raw = rawSliceFromVolumeSlice({
+    data,
+    width: s.width,
+    height: s.height,
+    photometricInterpretation: 'MONOCHROME2',
+  });
   expect(maxAbsDiff(preprocess(raw, SPEC), preprocess(s, SPEC))).toBeLessThan(1e-5);
-  expect(rawSliceFromVolumeSlice({ data, width: s.width, height: s.height, photometricInterpretation: 'MONOCHROME1' }).monochrome1).toBe(true);
-  expect(() => rawSliceFromVolumeSlice({ data: new Float32Array(s.width * s.height * 3), width: s.width, height: s.height })).toThrow(/colour volumes/);
+  expect(
+    rawSliceFromVolumeSlice({ data, width: s.width, height: s.height, photometricInterpretation: 'MONOCHROME1' })
+      .monochrome1,
+  ).toBe(true);
+  expect(() =>
+    rawSliceFromVolumeSlice({ data: new Float32Array(s.width * s.height * 3), width: s.width, height: s.height }),
+  ).toThrow(/colour volumes/);
 });
 
 test('bad input: no pixel data, too short, empty, too large — a clear PixelPathError', () => {

@@ -26,7 +26,9 @@ test('viewers get `latest`, or an explicit version', async () => {
   expect(index.latest).toBe('r2');
   expect((await loadModel({ source: fsSource(registry), backend: 'wasm' })).version).toBe('r2');
   expect((await loadModel({ source: fsSource(registry), version: 'r1', backend: 'wasm' })).version).toBe('r1');
-  await expect(loadModel({ source: fsSource(registry), version: 'r9' })).rejects.toThrow(/version r9 is not in models.json/);
+  await expect(loadModel({ source: fsSource(registry), version: 'r9' })).rejects.toThrow(
+    /version r9 is not in models.json/,
+  );
 });
 
 test('rollback moves latest back and viewers follow', async () => {
@@ -40,7 +42,9 @@ test('a card changed after publishing is refused (registry card_sha256)', async 
   const original = fs.readFileSync(card);
   try {
     fs.writeFileSync(card, original.toString('utf8').replace('"version": "r2"', '"version": "r2", "note": "edited"'));
-    await expect(loadModel({ source: fsSource(registry), backend: 'wasm' })).rejects.toThrow(/SHA-256 mismatch for r2\/model-card.json/);
+    await expect(loadModel({ source: fsSource(registry), backend: 'wasm' })).rejects.toThrow(
+      /SHA-256 mismatch for r2\/model-card.json/,
+    );
   } finally {
     fs.writeFileSync(card, original);
   }

@@ -26,8 +26,13 @@ beforeEach(async () => {
 });
 
 test('REGISTRATION and EVENTS have the shape of OHIF services', () => {
-  expect(ClassificationService.REGISTRATION).toMatchObject({ name: 'ssclnetClassificationService', altName: 'SsclnetClassificationService' });
-  expect(Object.keys(ClassificationService.EVENTS)).toEqual(expect.arrayContaining(['STARTED', 'PROGRESS', 'RESULT', 'OUT_OF_RANGE', 'ERROR', 'STATE_CHANGED', 'CANCELLED']));
+  expect(ClassificationService.REGISTRATION).toMatchObject({
+    name: 'ssclnetClassificationService',
+    altName: 'SsclnetClassificationService',
+  });
+  expect(Object.keys(ClassificationService.EVENTS)).toEqual(
+    expect.arrayContaining(['STARTED', 'PROGRESS', 'RESULT', 'OUT_OF_RANGE', 'ERROR', 'STATE_CHANGED', 'CANCELLED']),
+  );
 });
 
 test('slice: events, cache by SOP + frame + model version, stale requests dropped, errors leave no result', async () => {
@@ -61,12 +66,17 @@ test('slice: events, cache by SOP + frame + model version, stale requests droppe
 
   // Bad input: a clear error, the previous result is gone, an ERROR event.
   const read = f.host.readDisplayedSlice;
-  f.host.readDisplayedSlice = () => { throw new PixelPathError('the displayed image has no pixel data'); };
+  f.host.readDisplayedSlice = () => {
+    throw new PixelPathError('the displayed image has no pixel data');
+  };
   await f.classification.classifySlice();
   f.host.readDisplayedSlice = read;
   expect(f.classification.getState().result).toBeNull();
   expect(f.classification.getState().error).toMatch(/no pixel data/);
-  expect(events[events.length - 1]).toMatchObject({ event: 'ERROR', payload: { kind: 'slice', message: expect.stringMatching(/no pixel data/) } });
+  expect(events[events.length - 1]).toMatchObject({
+    event: 'ERROR',
+    payload: { kind: 'slice', message: expect.stringMatching(/no pixel data/) },
+  });
 });
 
 test('declined by the metadata gate: no inference, OUT_OF_RANGE, grey overlay text, history and CSV without probabilities', async () => {
@@ -74,13 +84,24 @@ test('declined by the metadata gate: no inference, OUT_OF_RANGE, grey overlay te
   f.host.attributes = () => ({ Modality: 'MR', ImageOrientationPatient: SAGITTAL });
   const calls = f.engine.calls;
   const r = await f.classification.classifySlice();
-  expect(r!.classification.outOfRange).toMatchObject({ stage: 'metadata', reason: expect.stringMatching(/not an axial slice/) });
+  expect(r!.classification.outOfRange).toMatchObject({
+    stage: 'metadata',
+    reason: expect.stringMatching(/not an axial slice/),
+  });
   expect(r!.classification.probabilities).toEqual([]);
   expect(events.map((e) => e.event)).toEqual(['STARTED', 'OUT_OF_RANGE']);
   expect(f.engine.calls).toBe(calls + 1); // the engine answered, without a forward pass (no probabilities)
   f.host.emit({ kind: 'showing', viewportId: 'vp1', series: null, slice: { index: 0, count: 7 } });
-  const state = { ...f.classification.getState(), result: r, viewer: { kind: 'showing' as const, viewportId: 'vp1', series: null, slice: { index: 0, count: 7 } } };
-  expect(overlayFor(state)).toEqual({ viewportId: 'vp1', declined: true, text: expect.stringMatching(/^Outside the model's range: not an axial slice .* · cs-test-1$/) });
+  const state = {
+    ...f.classification.getState(),
+    result: r,
+    viewer: { kind: 'showing' as const, viewportId: 'vp1', series: null, slice: { index: 0, count: 7 } },
+  };
+  expect(overlayFor(state)).toEqual({
+    viewportId: 'vp1',
+    declined: true,
+    text: expect.stringMatching(/^Outside the model's range: not an axial slice .* · cs-test-1$/),
+  });
   const h = f.classification.getState().history.at(-1)!;
   expect(h).toMatchObject({ top: '', probabilities: [], outOfRange: expect.stringMatching(/not an axial slice/) });
   const [header, line] = historyToCsv([h]).trim().split('\r\n');
@@ -98,7 +119,9 @@ test('series: progress events, every slice once, cached, counts summary with dec
   const s = f.classification.getState().series;
   expect(s.kind).toBe('done');
   if (s.kind !== 'done') return;
-  expect(events.filter((e) => e.event === 'PROGRESS').map((e) => (e.payload as { done: number }).done)).toEqual([1, 2, 3, 4, 5, 6, 7]);
+  expect(events.filter((e) => e.event === 'PROGRESS').map((e) => (e.payload as { done: number }).done)).toEqual([
+    1, 2, 3, 4, 5, 6, 7,
+  ]);
   expect(events[0]).toMatchObject({ event: 'STARTED', payload: { kind: 'series', total: 7 } });
   expect(events.filter((e) => e.event === 'OUT_OF_RANGE')).toHaveLength(2);
   expect(events.filter((e) => e.event === 'RESULT')).toHaveLength(5);
@@ -125,12 +148,17 @@ test('series: progress events, every slice once, cached, counts summary with dec
   const json = JSON.parse(historyToJson(history)).classifications[2];
   expect(json.probabilities.every((p: number) => Math.abs(p * 1e4 - Math.round(p * 1e4)) < 1e-6)).toBe(true);
   expect(String(json.ms)).toMatch(/^\d+(\.\d)?$/);
-  expect(JSON.parse(historyToJson(history)).classifications[0]).toMatchObject({ outOfRange: expect.stringMatching(/not an axial/), probabilities: [] });
+  expect(JSON.parse(historyToJson(history)).classifications[0]).toMatchObject({
+    outOfRange: expect.stringMatching(/not an axial/),
+    probabilities: [],
+  });
 });
 
 test('series: cancel stops the run (CANCELLED); a failing slice is reported and not counted; a model switch stops a run', async () => {
   const events = record(f.classification, ['STATE_CHANGED']);
-  const sub = f.classification.subscribe(f.classification.EVENTS.PROGRESS, (p: { done: number }) => { if (p.done === 2) f.classification.cancel(); });
+  const sub = f.classification.subscribe(f.classification.EVENTS.PROGRESS, (p: { done: number }) => {
+    if (p.done === 2) f.classification.cancel();
+  });
   await f.classification.classifySeries();
   sub.unsubscribe();
   const s = f.classification.getState().series;
@@ -154,10 +182,17 @@ test('auto mode follows the viewer: a slice change clears the result and classif
   f.host.displayed = 4;
   f.host.emit({ kind: 'showing', viewportId: 'vp1', series: null, slice: { index: 4, count: 7 } });
   await new Promise<void>((resolve) => {
-    const sub = f.classification.subscribe(f.classification.EVENTS.RESULT, () => { sub.unsubscribe(); resolve(); });
+    const sub = f.classification.subscribe(f.classification.EVENTS.RESULT, () => {
+      sub.unsubscribe();
+      resolve();
+    });
   });
   expect(f.classification.getState().result!.identity!.sliceIndex).toBe(4);
-  expect(overlayFor(f.classification.getState())).toMatchObject({ viewportId: 'vp1', declined: false, text: expect.stringMatching(/^\w+ \d+\.\d% · cs-test-1$/) });
+  expect(overlayFor(f.classification.getState())).toMatchObject({
+    viewportId: 'vp1',
+    declined: false,
+    text: expect.stringMatching(/^(No tumour|Glioma|Meningioma|Pituitary tumour) \d+\.\d% · cs-test-1$/),
+  });
   f.classification.toggleOverlay();
   expect(overlayFor(f.classification.getState())).toBeNull();
   f.classification.setAuto(false);

@@ -34,7 +34,10 @@ test('no models.json: the state says so plainly, nothing loads, classification s
   const empty = tmpDir('no-registry');
   const { modelService, classification, engine, fetches } = makeServices(empty);
   await modelService.ensureLoaded();
-  expect(modelService.getState().status).toEqual({ kind: 'none', message: expect.stringMatching(/No model published in this viewer's registry/) });
+  expect(modelService.getState().status).toEqual({
+    kind: 'none',
+    message: expect.stringMatching(/No model published in this viewer's registry/),
+  });
   expect(fetches).toEqual(['/models/models.json']);
   expect(await classification.classifySlice()).toBeNull();
   expect(classification.getState().result).toBeNull();
@@ -47,11 +50,19 @@ test('loads latest with one models.json fetch; the configured backend is used; s
   await Promise.all([modelService.ensureLoaded(), modelService.ensureLoaded()]);
   expect(fetches).toHaveLength(1);
   expect(engineIndexReads.index).toBe(0);
-  expect(modelService.getState().status).toMatchObject({ kind: 'ready', version: 'ms-test-1', backend: 'cpu', where: 'main' });
+  expect(modelService.getState().status).toMatchObject({
+    kind: 'ready',
+    version: 'ms-test-1',
+    backend: 'cpu',
+    where: 'main',
+  });
   expect(events.map((e) => e.event)).toEqual(['STATE_CHANGED', 'STATE_CHANGED', 'STATE_CHANGED', 'MODEL_CHANGED']);
   const r = await classification.classifySlice();
   expect(r!.classification.backend).toBe('cpu');
-  const direct = await classifyDirect(await loadModel({ source: fsSource(path.join(registry)), backend: 'cpu' }), readSlice(0));
+  const direct = await classifyDirect(
+    await loadModel({ source: fsSource(path.join(registry)), backend: 'cpu' }),
+    readSlice(0),
+  );
   expect(r!.classification.probabilities).toEqual(direct.probabilities);
 });
 
@@ -89,7 +100,9 @@ test('updates: one fetch per check, announced not switched, a bad download keeps
   expect(modelService.getState().versions.map((v) => v.version)).toEqual(['up-1', 'up-2']);
   expect(await modelService.verify('up-2')).toEqual({ ok: false, message: expect.stringMatching(/SHA-256 mismatch/) });
   expect(await modelService.switchTo()).toBe(false);
-  expect(modelService.getState().update.message).toMatch(/up-2 could not be loaded; still using up-1: .*SHA-256 mismatch/);
+  expect(modelService.getState().update.message).toMatch(
+    /up-2 could not be loaded; still using up-1: .*SHA-256 mismatch/,
+  );
   const still = await classification.classifySlice();
   expect(still!.classification.modelVersion).toBe('up-1');
 

@@ -10,12 +10,24 @@ import { tmpDir } from './inferenceFixtures';
 jest.setTimeout(240_000);
 const repo = path.join(__dirname, '..', '..');
 function publish(registry: string, ...args: string[]) {
-  const env = { ...process.env, PYTHONPATH: [path.join(repo, 'trainer'), process.env.PYTHONPATH].filter(Boolean).join(path.delimiter) };
-  execFileSync('python3', ['-m', 'ssclnet.cli', 'publish', '--registry', registry, ...args], { cwd: repo, env, stdio: 'pipe' });
+  const env = {
+    ...process.env,
+    PYTHONPATH: [path.join(repo, 'trainer'), process.env.PYTHONPATH].filter(Boolean).join(path.delimiter),
+  };
+  execFileSync('python3', ['-m', 'ssclnet.cli', 'publish', '--registry', registry, ...args], {
+    cwd: repo,
+    env,
+    stdio: 'pipe',
+  });
 }
 
 test('versions are ordered by creation date, then by version text', () => {
-  expect(compareVersions({ version: 'b', created: '2026-11-23T10:00:00Z' }, { version: 'a', created: '2026-12-02T10:00:00Z' })).toBeLessThan(0);
+  expect(
+    compareVersions(
+      { version: 'b', created: '2026-11-23T10:00:00Z' },
+      { version: 'a', created: '2026-12-02T10:00:00Z' },
+    ),
+  ).toBeLessThan(0);
   expect(compareVersions({ version: '2026.11.23-10' }, { version: '2026.11.23-9' })).toBeGreaterThan(0);
 });
 
@@ -33,17 +45,23 @@ test('admin rollback: announced with the notice, applied at the next classificat
   expect(await modelService.checkForUpdate()).toBeNull();
   const u = modelService.getState().update;
   expect(u.available).toBeNull();
-  expect(u.announcement).toBe('Your administrator switched back to ad-1: ad-2 misreads T1 slices. It applies at the next classification.');
+  expect(u.announcement).toBe(
+    'Your administrator switched back to ad-1: ad-2 misreads T1 slices. It applies at the next classification.',
+  );
   expect(modelService.getState().status).toMatchObject({ version: 'ad-2' }); // not yet
   const r = await classification.classifySlice();
   expect(r!.classification.modelVersion).toBe('ad-1');
-  expect(modelService.getState().update.announcement).toMatch(/^Your administrator switched back to ad-1: ad-2 misreads T1 slices\. Now using ad-1\.$/);
+  expect(modelService.getState().update.announcement).toMatch(
+    /^Your administrator switched back to ad-1: ad-2 misreads T1 slices\. Now using ad-1\.$/,
+  );
 
   // ad-2 is newer than ad-1 but withdrawn: never offered, never loaded, and the service says why.
   publish(reg, '--withdraw', 'ad-2', '--reason', 'misreads T1 slices');
   expect(await modelService.checkForUpdate()).toBeNull();
   expect(await modelService.switchTo('ad-2')).toBe(false);
-  expect(modelService.getState().update.message).toMatch(/ad-2 could not be loaded; still using ad-1: Model ad-2 was withdrawn by your administrator: misreads T1 slices/);
+  expect(modelService.getState().update.message).toMatch(
+    /ad-2 could not be loaded; still using ad-1: Model ad-2 was withdrawn by your administrator: misreads T1 slices/,
+  );
   expect(modelService.getState().status).toMatchObject({ version: 'ad-1' });
 
   // A newer version is offered as newer.

@@ -31,11 +31,22 @@ afterAll(() => fs.rmSync(work, { recursive: true, force: true }));
 function withReport(f: Fixture, dataSource: DataSourceInfo, download = jest.fn()) {
   const host = f.host;
   host.displayedSeries = () => ({
-    viewportId: 'vp1', studyInstanceUID: adi.StudyInstanceUID, seriesInstanceUID: adi.series[0].SeriesInstanceUID,
-    sopInstanceUIDs: instances.map((i) => i.metadata.SOPInstanceUID), frames: instances.map(() => 0), imageIds: instances.map((i) => i.url),
+    viewportId: 'vp1',
+    studyInstanceUID: adi.StudyInstanceUID,
+    seriesInstanceUID: adi.series[0].SeriesInstanceUID,
+    sopInstanceUIDs: instances.map((i) => i.metadata.SOPInstanceUID),
+    frames: instances.map(() => 0),
+    imageIds: instances.map((i) => i.url),
   });
-  host.instanceMetadata = (imageId) => (instances.find((i) => i.url === imageId)?.metadata as Record<string, unknown>) ?? null;
-  const report = new ReportService({ modelService: f.modelService, classificationService: f.classification, host, dataSource: () => dataSource, download });
+  host.instanceMetadata = (imageId) =>
+    (instances.find((i) => i.url === imageId)?.metadata as Record<string, unknown>) ?? null;
+  const report = new ReportService({
+    modelService: f.modelService,
+    classificationService: f.classification,
+    host,
+    dataSource: () => dataSource,
+    download,
+  });
   return { report, download };
 }
 
@@ -44,11 +55,17 @@ type FetchCall = { url: string; method: string; body?: Uint8Array; headers: Reco
 function fakePacs(answer: (call: FetchCall) => { status: number; body?: string; headers?: Record<string, string> }) {
   const calls: FetchCall[] = [];
   const original = globalThis.fetch;
-  globalThis.fetch = (async (url: string, init: { method?: string; body?: Uint8Array; headers?: Record<string, string> } = {}) => {
+  globalThis.fetch = (async (
+    url: string,
+    init: { method?: string; body?: Uint8Array; headers?: Record<string, string> } = {},
+  ) => {
     const call = { url: String(url), method: init.method ?? 'GET', body: init.body, headers: init.headers ?? {} };
     calls.push(call);
     const a = answer(call);
-    return new Response(a.body ?? '', { status: a.status, headers: a.headers ?? { 'content-type': 'application/dicom+json' } });
+    return new Response(a.body ?? '', {
+      status: a.status,
+      headers: a.headers ?? { 'content-type': 'application/dicom+json' },
+    });
   }) as typeof fetch;
   return { calls, restore: () => (globalThis.fetch = original) };
 }
@@ -57,7 +74,10 @@ const stowOk = (call: FetchCall) => {
   // The STOW-RS answer names the stored instance (Referenced SOP Sequence), as Orthanc does.
   const part = multipartParts(call.body!, call.headers['Content-Type'] ?? call.headers['content-type'])[0];
   const sop = parseClassificationSR(part).sopInstanceUID;
-  return { status: 200, body: JSON.stringify({ '00081199': { vr: 'SQ', Value: [{ '00081155': { vr: 'UI', Value: [sop] } }] } }) };
+  return {
+    status: 200,
+    body: JSON.stringify({ '00081199': { vr: 'SQ', Value: [{ '00081155': { vr: 'UI', Value: [sop] } }] } }),
+  };
 };
 
 test('save to a DICOMweb data source: the SR of the series run is built in the engine and stored with STOW-RS; a prior is shown without a model run', async () => {
@@ -87,7 +107,9 @@ test('save to a DICOMweb data source: the SR of the series run is built in the e
   const sr = parseClassificationSR(multipartParts(post.body!, post.headers['Content-Type'])[0]);
   expect(sr.modelVersion).toBe(VERSION);
   expect(sr.slices).toHaveLength(7);
-  const run = f.classification.getState().series as { outcomes: { classification: { probabilities: number[] } | null }[] };
+  const run = f.classification.getState().series as {
+    outcomes: { classification: { probabilities: number[] } | null }[];
+  };
   sr.slices.forEach((s, i) => expect(s.probabilities).toEqual(run.outcomes[i].classification!.probabilities));
 
   // Prior results: the engine's lookup returns the stored SR; showing it fills the strip and the overlay, no model run.
@@ -101,7 +123,9 @@ test('save to a DICOMweb data source: the SR of the series run is built in the e
   const shown = f.classification.getState().series;
   expect(shown.kind).toBe('done');
   expect('stored' in shown && shown.stored?.sopInstanceUID).toBe(sr.sopInstanceUID);
-  expect('outcomes' in shown && shown.outcomes.map((o) => o.classification?.probabilities)).toEqual(run.outcomes.map((o) => o.classification!.probabilities));
+  expect('outcomes' in shown && shown.outcomes.map((o) => o.classification?.probabilities)).toEqual(
+    run.outcomes.map((o) => o.classification!.probabilities),
+  );
   f.host.emit({ kind: 'showing', viewportId: 'vp1', series: null, slice: { index: 2, count: 7 } });
   f.classification.trackViewer();
   f.host.emit({ kind: 'showing', viewportId: 'vp1', series: null, slice: { index: 2, count: 7 } });
@@ -116,7 +140,15 @@ test('save failures say what happened: PACS down (proxy 502), read-only source (
   f.host.displayed = 1;
   await f.classification.classifySlice(); // a classified slice of the displayed series is enough
   for (const [answer, kind, re] of [
-    [{ status: 502, body: 'PACS unreachable at http://127.0.0.1:1/dicom-web', headers: { 'content-type': 'text/plain' } }, 'server', /unreachable or busy \(HTTP 502/],
+    [
+      {
+        status: 502,
+        body: 'PACS unreachable at http://127.0.0.1:1/dicom-web',
+        headers: { 'content-type': 'text/plain' },
+      },
+      'server',
+      /unreachable or busy \(HTTP 502/,
+    ],
     [{ status: 405, body: '', headers: { 'content-type': 'text/plain' } }, 'client', /read-only/],
   ] as const) {
     const pacs = fakePacs(() => answer);
@@ -153,7 +185,11 @@ test('no DICOMweb (the embedded demo): the same action downloads the .dcm; prior
   const [name, bytes, type] = download.mock.calls[0];
   expect(name).toMatch(/^ssclnet-sr-2\.25\.\d+\.dcm$/);
   expect(type).toBe('application/dicom');
-  expect(Buffer.from(bytes as ArrayBuffer).subarray(128, 132).toString('latin1')).toBe('DICM');
+  expect(
+    Buffer.from(bytes as ArrayBuffer)
+      .subarray(128, 132)
+      .toString('latin1'),
+  ).toBe('DICM');
   expect(report.getState().save).toMatchObject({ kind: 'done', where: 'download', slices: 1 });
   await report.findPriorResults(adi.StudyInstanceUID);
   expect(report.getState().priors.kind).toBe('unavailable');
@@ -162,7 +198,11 @@ test('no DICOMweb (the embedded demo): the same action downloads the .dcm; prior
 test('heatmap: computed in the engine for the displayed slice, on its pixel grid; none for a declined slice; a slice change removes it', async () => {
   const f = makeServices(registry);
   await f.modelService.ensureLoaded();
-  const heatmap = new HeatmapService({ modelService: f.modelService, classificationService: f.classification, host: f.host });
+  const heatmap = new HeatmapService({
+    modelService: f.modelService,
+    classificationService: f.classification,
+    host: f.host,
+  });
   f.classification.trackViewer();
   f.host.emit({ kind: 'showing', viewportId: 'vp1', series: null, slice: { index: 0, count: 7 } });
   heatmap.setEnabled(true);
@@ -187,6 +227,10 @@ test('heatmap: computed in the engine for the displayed slice, on its pixel grid
 });
 
 test('the layer transform maps the image grid onto its corners (pan, zoom, flips)', () => {
-  expect(placementMatrix({ width: 100, height: 50, topLeft: [10, 20], topRight: [210, 20], bottomLeft: [10, 120] })).toBe('matrix(2, 0, 0, 2, 10, 20)');
-  expect(placementMatrix({ width: 100, height: 100, topLeft: [200, 0], topRight: [0, 0], bottomLeft: [200, 200] }, [5, 6])).toBe('matrix(-2, 0, 0, 2, 205, 6)');
+  expect(
+    placementMatrix({ width: 100, height: 50, topLeft: [10, 20], topRight: [210, 20], bottomLeft: [10, 120] }),
+  ).toBe('matrix(2, 0, 0, 2, 10, 20)');
+  expect(
+    placementMatrix({ width: 100, height: 100, topLeft: [200, 0], topRight: [0, 0], bottomLeft: [200, 200] }, [5, 6]),
+  ).toBe('matrix(-2, 0, 0, 2, 205, 6)');
 });

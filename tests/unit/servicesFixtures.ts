@@ -26,7 +26,8 @@ export const instances: { url: string; metadata: { SOPInstanceUID: string } }[] 
 export const AXIAL = [1, 0, 0, 0, 1, 0];
 export const SAGITTAL = [0, 1, 0, 0, 0, -1];
 
-export const readSlice = (i: number) => readDicomSlices(new Uint8Array(fs.readFileSync(path.join(SAMPLE, instances[i].url))))[0];
+export const readSlice = (i: number) =>
+  readDicomSlices(new Uint8Array(fs.readFileSync(path.join(SAMPLE, instances[i].url))))[0];
 
 /** Exports a random model and publishes it into `registry` (a folder); returns the version. */
 export function publishRandom(work: string, registry: string, version: string, seed = 0, corrupt = false): string {
@@ -79,7 +80,15 @@ export interface FakeHost extends ViewerHost {
 export function fakeHost(): FakeHost {
   let listener: ((s: ViewerState) => void) | null = null;
   let tracking = 0;
-  const identity = (i: number) => ({ studyInstanceUID: adi.StudyInstanceUID, seriesInstanceUID: adi.series[0].SeriesInstanceUID, sopInstanceUID: instances[i].metadata.SOPInstanceUID, frame: 0, sliceIndex: i, sliceCount: instances.length, imageId: instances[i].url });
+  const identity = (i: number) => ({
+    studyInstanceUID: adi.StudyInstanceUID,
+    seriesInstanceUID: adi.series[0].SeriesInstanceUID,
+    sopInstanceUID: instances[i].metadata.SOPInstanceUID,
+    frame: 0,
+    sliceIndex: i,
+    sliceCount: instances.length,
+    imageId: instances[i].url,
+  });
   const host: FakeHost = {
     displayed: 0,
     failAt: null,
@@ -94,7 +103,13 @@ export function fakeHost(): FakeHost {
         tracking--;
       };
     },
-    readDisplayedSlice: () => ({ raw: readSlice(host.displayed), identity: identity(host.displayed), viewportId: 'vp1', kind: 'stack', attributes: host.attributes(host.displayed) }),
+    readDisplayedSlice: () => ({
+      raw: readSlice(host.displayed),
+      identity: identity(host.displayed),
+      viewportId: 'vp1',
+      kind: 'stack',
+      attributes: host.attributes(host.displayed),
+    }),
     seriesSource: () => ({
       viewportId: 'vp1',
       seriesInstanceUID: adi.series[0].SeriesInstanceUID,
@@ -122,20 +137,31 @@ export function makeServices(registry: string, options: { backend?: BackendPrefe
     return { status: 200, ok: true, text: async () => fs.readFileSync(f, 'utf8') };
   };
   const core = new InferenceCore('main', (_url, text) => withIndex(countingSource(registry, engineIndexReads), text));
-  const inner = new MainThreadEngine('inline://ssclnet-inference.js', async () => ({ createInferenceCore: () => core }));
-  const engine = Object.assign(Object.create(inner) as InferenceEngine, { calls: 0 }) as InferenceEngine & { calls: number };
+  const inner = new MainThreadEngine('inline://ssclnet-inference.js', async () => ({
+    createInferenceCore: () => core,
+  }));
+  const engine = Object.assign(Object.create(inner) as InferenceEngine, { calls: 0 }) as InferenceEngine & {
+    calls: number;
+  };
   engine.classify = (r) => {
     engine.calls++;
     return inner.classify(r);
   };
-  const modelService = new ModelService({ config: { modelsUrl: '/models/', wasmPaths: '', backend: options.backend ?? 'wasm' }, engine, fetch });
+  const modelService = new ModelService({
+    config: { modelsUrl: '/models/', wasmPaths: '', backend: options.backend ?? 'wasm' },
+    engine,
+    fetch,
+  });
   const host = fakeHost();
   const classification = new ClassificationService({ modelService, host, autoDebounceMs: 5 });
   return { modelService, classification, engine, fetches, engineIndexReads, host };
 }
 
 /** Event names received, in order. */
-export function record(service: { EVENTS: Record<string, string>; subscribe: (e: string, cb: (p: unknown) => void) => unknown }, skip: string[] = []) {
+export function record(
+  service: { EVENTS: Record<string, string>; subscribe: (e: string, cb: (p: unknown) => void) => unknown },
+  skip: string[] = [],
+) {
   const seen: { event: string; payload: unknown }[] = [];
   for (const [key, name] of Object.entries(service.EVENTS)) {
     if (!skip.includes(key)) service.subscribe(name, (payload) => seen.push({ event: key, payload }));

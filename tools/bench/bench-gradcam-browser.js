@@ -10,21 +10,11 @@
  * Chromium: $CHROMIUM or /usr/bin/chromium. Headless Chromium has only SwiftShader (software) WebGL.
  */
 const fs = require('node:fs');
-const http = require('node:http');
-const os = require('node:os');
 const path = require('node:path');
 const { parseArgs } = require('node:util');
 
-const webpack = require('webpack');
-const { chromium } = require('playwright-core');
+const { INFERENCE_SRC, REPO, withBenchBrowser } = require('./browser-harness');
 
-const REPO = path.resolve(__dirname, '..', '..');
-const TYPES = {
-  '.js': 'text/javascript',
-  '.json': 'application/json',
-  '.wasm': 'application/wasm',
-  '.bin': 'application/octet-stream',
-};
 const USAGE = `usage: node tools/bench/bench-gradcam-browser.js [--model <registry|model dir>] [--runs 20] [--backends wasm,webgl] [--worker]
 Grad-CAM time per slice next to the forward pass in headless Chromium (on the page, or in a Web Worker with
 --worker). Prints numbers; not a test.`;
@@ -74,69 +64,6 @@ if (typeof (globalThis as any).window === 'undefined') {
 }
 `;
 
-function bundle(out) {
-  const entry = path.join(out, 'entry.ts');
-  const src = path.join(REPO, 'extension', 'src', 'inference');
-  fs.writeFileSync(
-    entry,
-    `import { loadModel, forward } from ${JSON.stringify(path.join(src, 'classifier'))};\n` +
-      `import { gradcam } from ${JSON.stringify(path.join(src, 'gradcam'))};\n` +
-      BENCH,
-  );
-  fs.writeFileSync(
-    path.join(out, 'tsconfig.json'),
-    JSON.stringify({
-      compilerOptions: {
-        target: 'ES2020',
-        module: 'esnext',
-        moduleResolution: 'node',
-        skipLibCheck: true,
-        esModuleInterop: true,
-      },
-    }),
-  );
-  const config = {
-    mode: 'production',
-    entry,
-    output: { path: out, filename: 'bundle.js' },
-    resolve: { extensions: ['.ts', '.js'], fallback: { fs: false, path: false } },
-    resolveLoader: { modules: [path.join(REPO, 'node_modules')] },
-    module: {
-      rules: [
-        {
-          test: /\.ts$/,
-          loader: 'ts-loader',
-          options: { transpileOnly: true, configFile: path.join(out, 'tsconfig.json') },
-        },
-      ],
-    },
-    performance: { hints: false },
-  };
-  return new Promise((resolve, reject) =>
-    webpack(config, (err, stats) =>
-      err || stats.hasErrors() ? reject(err || new Error(stats.toString('errors-only'))) : resolve(),
-    ),
-  );
-}
-
-function serve(routes) {
-  const server = http.createServer((req, res) => {
-    const url = decodeURIComponent(req.url.split('?')[0]);
-    if (url === '/')
-      return (res.writeHead(200, { 'content-type': 'text/html' }), res.end('<script src="/bundle.js"></script>'));
-    const prefix = Object.keys(routes)
-      .sort((a, b) => b.length - a.length)
-      .find((p) => url.startsWith(p));
-    const file = prefix && path.join(routes[prefix], url.slice(prefix.length));
-    fs.readFile(file || '', (err, data) => {
-      if (err) return (res.writeHead(404), res.end());
-      res.writeHead(200, { 'content-type': TYPES[path.extname(file)] || 'application/octet-stream' });
-      res.end(data);
-    });
-  });
-  return new Promise((resolve) => server.listen(0, '127.0.0.1', () => resolve(server)));
-}
-
 async function main() {
   const { values } = parseArgs({
     options: {
@@ -150,25 +77,20 @@ async function main() {
   if (values.help) return console.log(USAGE);
   const root = path.resolve(values.model ?? path.join(REPO, 'models'));
   const runs = Number(values.runs ?? 20);
-  const out = fs.mkdtempSync(path.join(os.tmpdir(), 'ssclnet-bench-gradcam-'));
-  const routes = {
-    '/': out,
-    '/wasm/': path.join(REPO, 'node_modules', '@tensorflow', 'tfjs-backend-wasm', 'dist'),
-    '/m/': root,
+  const source =
+    `import { loadModel, forward } from ${JSON.stringify(path.join(INFERENCE_SRC, 'classifier'))};\n` +
+    `import { gradcam } from ${JSON.stringify(path.join(INFERENCE_SRC, 'gradcam'))};\n` +
+    BENCH;
+  const options = {
+    source,
+    routes: { '/m/': root },
+    tmpPrefix: 'ssclnet-bench-gradcam-',
+    fallback: { fs: false, path: false },
   };
-  let server;
-  let browser;
-  try {
-    await bundle(out);
-    server = await serve(routes);
-    browser = await chromium.launch({
-      executablePath: process.env.CHROMIUM || '/usr/bin/chromium',
-      headless: true,
-      args: ['--no-sandbox'],
-    });
+  await withBenchBrowser(options, async ({ browser, url: pageUrl }) => {
     for (const backend of (values.backends ?? 'wasm,webgl').split(',')) {
       const page = await browser.newPage();
-      await page.goto(`http://127.0.0.1:${server.address().port}/`);
+      await page.goto(pageUrl);
       const r = await page.evaluate(
         ([backend, runs, worker]) =>
           worker
@@ -202,11 +124,7 @@ async function main() {
       }
       await page.close();
     }
-  } finally {
-    if (browser) await browser.close();
-    if (server) server.close();
-    fs.rmSync(out, { recursive: true, force: true });
-  }
+  });
 }
 
 main().catch((e) => {

@@ -68,10 +68,19 @@ const work = fs.mkdtempSync(path.join(os.tmpdir(), 'ssclnet-bench-'));
 let server, context;
 try {
   const onnxFile = path.join(work, 'model.onnx');
-  const env = { ...process.env, PYTHONPATH: [path.join(repo, 'trainer'), process.env.PYTHONPATH].filter(Boolean).join(path.delimiter) };
-  execFileSync('python3', [path.join(repo, 'tools', 'bench', 'export_onnx.py'), '--artifact', modelDir, '--out', onnxFile], {
-    cwd: repo, env, stdio: ['ignore', 'ignore', 'inherit'],
-  });
+  const env = {
+    ...process.env,
+    PYTHONPATH: [path.join(repo, 'trainer'), process.env.PYTHONPATH].filter(Boolean).join(path.delimiter),
+  };
+  execFileSync(
+    'python3',
+    [path.join(repo, 'tools', 'bench', 'export_onnx.py'), '--artifact', modelDir, '--out', onnxFile],
+    {
+      cwd: repo,
+      env,
+      stdio: ['ignore', 'ignore', 'inherit'],
+    },
+  );
 
   const nm = path.join(repo, 'node_modules');
   const mounts = {
@@ -83,13 +92,24 @@ try {
     '/plugins/': path.join(repo, 'dist'),
     '/models/': registryDir,
   };
-  const types = { '.js': 'text/javascript', '.mjs': 'text/javascript', '.wasm': 'application/wasm', '.json': 'application/json', '.bin': 'application/octet-stream', '.onnx': 'application/octet-stream' };
+  const types = {
+    '.js': 'text/javascript',
+    '.mjs': 'text/javascript',
+    '.wasm': 'application/wasm',
+    '.json': 'application/json',
+    '.bin': 'application/octet-stream',
+    '.onnx': 'application/octet-stream',
+  };
   let served = 0; // bytes of model files sent (tfjs shards/model.json, registry files, .onnx)
   server = http.createServer((req, res) => {
     const url = decodeURIComponent(req.url.split('?')[0]);
     // Everything is isolated (COOP/COEP) except the /plain/ page, which stands for a viewer without the headers.
     const headers = { 'cross-origin-resource-policy': 'same-origin', 'cache-control': 'no-cache' };
-    if (!url.startsWith('/plain/')) Object.assign(headers, { 'cross-origin-opener-policy': 'same-origin', 'cross-origin-embedder-policy': 'require-corp' });
+    if (!url.startsWith('/plain/'))
+      Object.assign(headers, {
+        'cross-origin-opener-policy': 'same-origin',
+        'cross-origin-embedder-policy': 'require-corp',
+      });
     if (url === '/' || url === '/plain/') {
       res.writeHead(200, { ...headers, 'content-type': 'text/html' });
       return res.end('<!doctype html><title>bench</title>');
@@ -102,7 +122,11 @@ try {
     }
     const size = fs.statSync(file).size;
     if (['/model/', '/onnx/', '/models/'].includes(prefix)) served += size;
-    res.writeHead(200, { ...headers, 'content-type': types[path.extname(file)] ?? 'application/octet-stream', 'content-length': size });
+    res.writeHead(200, {
+      ...headers,
+      'content-type': types[path.extname(file)] ?? 'application/octet-stream',
+      'content-length': size,
+    });
     fs.createReadStream(file).pipe(res);
   });
   await new Promise((r) => server.listen(0, '127.0.0.1', r));
@@ -114,13 +138,15 @@ try {
     headless: true,
     args: ['--no-sandbox', '--disable-background-networking', '--enable-unsafe-swiftshader', '--ignore-gpu-blocklist'],
   });
-  const browserVersion = context.browser()?.version() ?? (await (await context.newPage()).evaluate(() => navigator.userAgent));
+  const browserVersion =
+    context.browser()?.version() ?? (await (await context.newPage()).evaluate(() => navigator.userAgent));
 
   async function openPage(url) {
     const page = await context.newPage();
     page.setDefaultTimeout(900000);
     await page.goto(url);
-    for (const s of ['/tfjs/tf.min.js', '/tfjs-wasm/tf-backend-wasm.min.js', '/ort/ort.min.js']) await page.addScriptTag({ url: s });
+    for (const s of ['/tfjs/tf.min.js', '/tfjs-wasm/tf-backend-wasm.min.js', '/ort/ort.min.js'])
+      await page.addScriptTag({ url: s });
     return page;
   }
 
@@ -159,10 +185,14 @@ try {
         } else {
           ort.env.wasm.wasmPaths = '/ort/';
           ort.env.wasm.numThreads = engine === 'ort-wasm-threads' ? navigator.hardwareConcurrency : 1;
-          const session = await ort.InferenceSession.create('/onnx/model.onnx', { executionProviders: ['wasm'], graphOptimizationLevel: 'all' });
+          const session = await ort.InferenceSession.create('/onnx/model.onnx', {
+            executionProviders: ['wasm'],
+            graphOptimizationLevel: 'all',
+          });
           // NHWC -> NCHW (one channel for the shipped model: the same order)
           const nchw = new Float32Array(input.length);
-          for (let c = 0; c < channels; c++) for (let i = 0; i < size * size; i++) nchw[c * size * size + i] = input[i * channels + c];
+          for (let c = 0; c < channels; c++)
+            for (let i = 0; i < size * size; i++) nchw[c * size * size + i] = input[i * channels + c];
           const feeds = { input: new ort.Tensor('float32', nchw, [1, channels, size, size]) };
           once = async () => (await session.run(feeds)).probabilities.data;
           info = { threads: ort.env.wasm.numThreads, version: ort.env.versions?.web };
@@ -179,7 +209,15 @@ try {
         const s0 = performance.now();
         for (let i = 0; i < seriesN; i++) await once();
         const seriesS = (performance.now() - s0) / 1000;
-        return { ...info, crossOriginIsolated: self.crossOriginIsolated, coldMs, p50Ms: pct(times, 0.5), p95Ms: pct(times, 0.95), seriesSlicesPerS: seriesN / seriesS, output };
+        return {
+          ...info,
+          crossOriginIsolated: self.crossOriginIsolated,
+          coldMs,
+          p50Ms: pct(times, 0.5),
+          p95Ms: pct(times, 0.95),
+          seriesSlicesPerS: seriesN / seriesS,
+          output,
+        };
       },
       { engine, size, channels, runs, seriesN },
     );
@@ -228,17 +266,28 @@ try {
           if (e.data.ok) p.resolve(e.data.result);
           else p.reject(new Error(e.data.error));
         };
-        const call = (method, args) => new Promise((resolve, reject) => {
-          const msg = { id: ++id, method, args };
-          pending.set(msg.id, { resolve, reject });
-          w.postMessage(msg);
-        });
+        const call = (method, args) =>
+          new Promise((resolve, reject) => {
+            const msg = { id: ++id, method, args };
+            pending.set(msg.id, { resolve, reject });
+            w.postMessage(msg);
+          });
         const n = 256;
-        const data = new Uint16Array(n * n).map((_, i) => Math.round(800 + 700 * Math.sin((i % n) * 0.05) * Math.cos(Math.floor(i / n) * 0.04)));
-        const attributes = { Modality: 'MR', ImageOrientationPatient: [1, 0, 0, 0, 1, 0], PhotometricInterpretation: 'MONOCHROME2' };
+        const data = new Uint16Array(n * n).map((_, i) =>
+          Math.round(800 + 700 * Math.sin((i % n) * 0.05) * Math.cos(Math.floor(i / n) * 0.04)),
+        );
+        const attributes = {
+          Modality: 'MR',
+          ImageOrientationPatient: [1, 0, 0, 0, 1, 0],
+          PhotometricInterpretation: 'MONOCHROME2',
+        };
         const slice = () => ({ slice: { data: data.slice(), width: n, height: n }, attributes });
         const t0 = performance.now();
-        const info = await call('load', { registryUrl: `${origin}/models`, backend: 'auto', wasmPaths: `${origin}/plugins/` });
+        const info = await call('load', {
+          registryUrl: `${origin}/models`,
+          backend: 'auto',
+          wasmPaths: `${origin}/plugins/`,
+        });
         const loadMs = performance.now() - t0;
         const first = await call('classify', slice());
         const firstMs = performance.now() - t0;
@@ -254,14 +303,23 @@ try {
         w.terminate();
         const pct = (a, q) => [...a].sort((x, y) => x - y)[Math.min(a.length - 1, Math.floor(q * a.length))];
         return {
-          version: info.version, runtime: info.runtime, loadMs, firstResultMs: firstMs, p50Ms: pct(times, 0.5), p95Ms: pct(times, 0.95),
-          seriesSlicesPerS: seriesN / seriesS, declined: first.outOfRange?.stage ?? null, inputSize: size,
+          version: info.version,
+          runtime: info.runtime,
+          loadMs,
+          firstResultMs: firstMs,
+          p50Ms: pct(times, 0.5),
+          p95Ms: pct(times, 0.95),
+          seriesSlicesPerS: seriesN / seriesS,
+          declined: first.outOfRange?.stage ?? null,
+          inputSize: size,
         };
       },
       { size, runs, seriesN, origin },
     );
     viewerRuns.push({ cache: label, ...r, modelBytesServed: served - before });
-    console.error(`  viewer engine, ${label}: first result ${r.firstResultMs.toFixed(0)} ms, ${r.runtime?.modelBytesFetched} model bytes fetched`);
+    console.error(
+      `  viewer engine, ${label}: first result ${r.firstResultMs.toFixed(0)} ms, ${r.runtime?.modelBytesFetched} model bytes fetched`,
+    );
   }
   await vpage.close();
 
@@ -274,32 +332,66 @@ try {
   const f = (x, d = 1) => (typeof x === 'number' && Number.isFinite(x) ? x.toFixed(d) : 'n/a');
   const mb = (b) => (typeof b === 'number' ? (b / 1e6).toFixed(1) : 'n/a');
   const lines = [];
-  lines.push(`Model ${card.version} (${card.dtype ?? 'float32'} weights), input ${size}x${size}x${channels}; headless Chromium ${browserVersion}; ${os.cpus()[0]?.model} x${os.cpus().length}; ` +
-    `tfjs ${engines['tfjs-wasm-single']?.error ? '?' : '4.22'}; onnxruntime-web ${engines['ort-wasm-threads']?.version ?? '?'}; WebGL renderer: ${engines['tfjs-webgl']?.renderer ?? 'n/a'}`);
+  lines.push(
+    `Model ${card.version} (${card.dtype ?? 'float32'} weights), input ${size}x${size}x${channels}; headless Chromium ${browserVersion}; ${os.cpus()[0]?.model} x${os.cpus().length}; ` +
+      `tfjs ${engines['tfjs-wasm-single']?.error ? '?' : '4.22'}; onnxruntime-web ${engines['ort-wasm-threads']?.version ?? '?'}; WebGL renderer: ${engines['tfjs-webgl']?.renderer ?? 'n/a'}`,
+  );
   lines.push('');
-  lines.push('| engine | threads | cold start → first result (ms) | warm p50 (ms) | warm p95 (ms) | series (slices/s, n=' + seriesN + ') | model MB fetched | max abs diff vs tfjs wasm |');
+  lines.push(
+    '| engine | threads | cold start → first result (ms) | warm p50 (ms) | warm p95 (ms) | series (slices/s, n=' +
+      seriesN +
+      ') | model MB fetched | max abs diff vs tfjs wasm |',
+  );
   lines.push('|---|---|---|---|---|---|---|---|');
-  const names = { 'tfjs-wasm-threads': 'tfjs wasm SIMD + threads (isolated)', 'tfjs-wasm-single': 'tfjs wasm SIMD, single thread (not isolated)', 'tfjs-webgl': 'tfjs WebGL', 'ort-wasm-threads': 'onnxruntime-web wasm + threads (isolated)' };
+  const names = {
+    'tfjs-wasm-threads': 'tfjs wasm SIMD + threads (isolated)',
+    'tfjs-wasm-single': 'tfjs wasm SIMD, single thread (not isolated)',
+    'tfjs-webgl': 'tfjs WebGL',
+    'ort-wasm-threads': 'onnxruntime-web wasm + threads (isolated)',
+  };
   for (const key of ['tfjs-wasm-threads', 'tfjs-wasm-single', 'tfjs-webgl', 'ort-wasm-threads']) {
     const r = engines[key];
     if (r.error) lines.push(`| ${names[key]} | | error: ${r.error} | | | | | |`);
-    else lines.push(`| ${names[key]} | ${r.threads ?? '-'} | ${f(r.coldMs, 0)} | ${f(r.p50Ms)} | ${f(r.p95Ms)} | ${f(r.seriesSlicesPerS, 1)} | ${mb(r.modelBytesFetched)} | ${r.maxAbsDiffVsTfjsWasm === undefined ? '-' : r.maxAbsDiffVsTfjsWasm.toExponential(1)} |`);
+    else
+      lines.push(
+        `| ${names[key]} | ${r.threads ?? '-'} | ${f(r.coldMs, 0)} | ${f(r.p50Ms)} | ${f(r.p95Ms)} | ${f(r.seriesSlicesPerS, 1)} | ${mb(r.modelBytesFetched)} | ${r.maxAbsDiffVsTfjsWasm === undefined ? '-' : r.maxAbsDiffVsTfjsWasm.toExponential(1)} |`,
+      );
   }
   for (const v of viewerRuns) {
-    lines.push(`| viewer engine (worker: registry, SHA-256, gates), ${v.cache}: ${v.runtime?.label ?? '?'} | ${v.runtime?.threads ?? '-'} | ${f(v.firstResultMs, 0)} (model ready ${f(v.loadMs, 0)}) | ${f(v.p50Ms)} | ${f(v.p95Ms)} | ${f(v.seriesSlicesPerS, 1)} | ${mb(v.runtime?.modelBytesFetched)} | - |`);
+    lines.push(
+      `| viewer engine (worker: registry, SHA-256, gates), ${v.cache}: ${v.runtime?.label ?? '?'} | ${v.runtime?.threads ?? '-'} | ${f(v.firstResultMs, 0)} (model ready ${f(v.loadMs, 0)}) | ${f(v.p50Ms)} | ${f(v.p95Ms)} | ${f(v.seriesSlicesPerS, 1)} | ${mb(v.runtime?.modelBytesFetched)} | - |`,
+    );
   }
-  const best = Math.min(...['tfjs-wasm-threads', 'tfjs-wasm-single', 'tfjs-webgl'].map((k) => engines[k]?.p50Ms ?? Infinity));
+  const best = Math.min(
+    ...['tfjs-wasm-threads', 'tfjs-wasm-single', 'tfjs-webgl'].map((k) => engines[k]?.p50Ms ?? Infinity),
+  );
   const ortP50 = engines['ort-wasm-threads']?.p50Ms;
   const ratio = best / ortP50;
   const warm = viewerRuns.find((v) => v.cache === 'warm cache');
   lines.push('');
-  lines.push(`Per slice, best tfjs / onnxruntime-web (p50): ${f(ratio, 2)}x (target <= 0.8: ${ratio <= 0.8 ? 'met' : 'not met'}). ` +
-    `Viewer cold start -> first classified slice with a warm cache: ${f(warm?.firstResultMs, 0)} ms (target <= 2000: ${warm?.firstResultMs <= 2000 ? 'met' : 'not met'}), ` +
-    `${mb(warm?.runtime?.modelBytesFetched)} MB of model fetched.`);
+  lines.push(
+    `Per slice, best tfjs / onnxruntime-web (p50): ${f(ratio, 2)}x (target <= 0.8: ${ratio <= 0.8 ? 'met' : 'not met'}). ` +
+      `Viewer cold start -> first classified slice with a warm cache: ${f(warm?.firstResultMs, 0)} ms (target <= 2000: ${warm?.firstResultMs <= 2000 ? 'met' : 'not met'}), ` +
+      `${mb(warm?.runtime?.modelBytesFetched)} MB of model fetched.`,
+  );
   console.log(lines.join('\n'));
   if (values.json) {
     for (const r of Object.values(engines)) delete r.output;
-    const out = { date: new Date().toISOString(), model: card.version, dtype: card.dtype, inputSize: size, channels, runs, series: seriesN, browser: browserVersion, cpu: `${os.cpus()[0]?.model} x${os.cpus().length}`, engines, viewer: viewerRuns, ratioBestTfjsOverOrt: ratio, table: lines.join('\n') };
+    const out = {
+      date: new Date().toISOString(),
+      model: card.version,
+      dtype: card.dtype,
+      inputSize: size,
+      channels,
+      runs,
+      series: seriesN,
+      browser: browserVersion,
+      cpu: `${os.cpus()[0]?.model} x${os.cpus().length}`,
+      engines,
+      viewer: viewerRuns,
+      ratioBestTfjsOverOrt: ratio,
+      table: lines.join('\n'),
+    };
     fs.writeFileSync(`${values.json}.tmp`, JSON.stringify(out, null, 2) + '\n');
     fs.renameSync(`${values.json}.tmp`, values.json);
   }

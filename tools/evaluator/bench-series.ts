@@ -21,16 +21,30 @@
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { parseArgs } from 'node:util';
 
 import { checkMetadata, classifyBatch, declined, type LoadedModel } from '../../extension/src/inference/classifier';
 import { DicomReadError, readDicom, type DicomSlice } from '../../extension/src/inference/dicomFile';
 import { sliceNormal } from '../../extension/src/inference/inRange';
 import { preprocess } from '../../extension/src/inference/preprocess';
-import { formatSeriesSummary, summariseSeries, type SeriesSlice, type SeriesSummary } from '../../extension/src/inference/seriesSummary';
+import {
+  formatSeriesSummary,
+  summariseSeries,
+  type SeriesSlice,
+  type SeriesSummary,
+} from '../../extension/src/inference/seriesSummary';
 import type { Classification } from '../../extension/src/inference/types';
+import {
+  checkChoice,
+  checkOutputFile,
+  checkPositiveInteger,
+  MODEL_DATA_OPTIONS,
+  openModelOrReport,
+  parseCommandLine,
+  reportBadArguments,
+  resolveArg,
+  writeJsonAtomic,
+} from './cli';
 import { parseCsv } from './data';
-import { checkOutputFile, openModel } from './evaluate';
 
 export const BENCH_FORMAT = 1;
 export const EXPECTED = ['notumor-or-abstain', 'abstain', 'load'] as const;
@@ -88,17 +102,32 @@ export interface SeriesResult {
 
 export interface BenchReport {
   bench_format: number;
-  model: { version: string; location: string; card_format: number; feature_gate: boolean; calibrated: boolean; backend: string };
+  model: {
+    version: string;
+    location: string;
+    card_format: number;
+    feature_gate: boolean;
+    calibrated: boolean;
+    backend: string;
+  };
   data: string;
   targets: typeof TARGETS;
   excluded: { name: string; folder: string; why: string }[];
   series: SeriesResult[];
-  totals: Record<Expected | 'all', { series: number; slices: number; declined: number; unreadable: number; tumour_slices: number; series_claiming: number; targets_met: number; declined_by_reason: Record<string, number> }>;
+  totals: Record<
+    Expected | 'all',
+    {
+      series: number;
+      slices: number;
+      declined: number;
+      unreadable: number;
+      tumour_slices: number;
+      series_claiming: number;
+      targets_met: number;
+      declined_by_reason: Record<string, number>;
+    }
+  >;
   seconds: number;
-}
-
-function resolveArg(p: string): string {
-  return path.resolve(process.env.INIT_CWD ?? process.cwd(), p);
 }
 
 function isExpected(e: string): e is Expected {
@@ -113,23 +142,33 @@ export function listSeries(data: string, expected: Expected = 'notumor-or-abstai
   if (!fs.existsSync(manifest)) manifest = '';
   if (manifest) {
     const rows = parseCsv(fs.readFileSync(manifest, 'utf8'));
-    if (rows.length && (!('folder' in rows[0]) || !('expected' in rows[0]))) throw new Error(`${manifest}: needs folder and expected columns`);
+    if (rows.length && (!('folder' in rows[0]) || !('expected' in rows[0])))
+      throw new Error(`${manifest}: needs folder and expected columns`);
     const base = path.dirname(manifest);
     return rows.map((r) => {
-      if (!isExpected(r.expected)) throw new Error(`${manifest}: expected '${r.expected}' for ${r.folder} is not one of ${EXPECTED.join(', ')}`);
-      return { name: r.folder.split('/').filter(Boolean).slice(-1)[0], folder: path.resolve(base, r.folder), expected: r.expected };
+      if (!isExpected(r.expected))
+        throw new Error(`${manifest}: expected '${r.expected}' for ${r.folder} is not one of ${EXPECTED.join(', ')}`);
+      return {
+        name: r.folder.split('/').filter(Boolean).slice(-1)[0],
+        folder: path.resolve(base, r.folder),
+        expected: r.expected,
+      };
     });
   }
   const subs = fs.readdirSync(data, { withFileTypes: true }).filter((e) => e.isDirectory() && !e.name.startsWith('.'));
   if (!subs.length) return [{ name: path.basename(data), folder: data, expected }];
-  return subs.map((e) => e.name).sort().map((name) => ({ name, folder: path.join(data, name), expected }));
+  return subs
+    .map((e) => e.name)
+    .sort()
+    .map((name) => ({ name, folder: path.join(data, name), expected }));
 }
 
 /** Folders on the training side (side=train) of a series split CSV, as path suffixes ("dicom/studyforrest-t1w"). */
 export function trainingSide(file: string | null): string[] {
   if (!file || !fs.existsSync(file)) return [];
   const rows = parseCsv(fs.readFileSync(file, 'utf8'));
-  if (rows.length && (!('folder' in rows[0]) || !('side' in rows[0]))) throw new Error(`${file}: needs folder and side columns`);
+  if (rows.length && (!('folder' in rows[0]) || !('side' in rows[0])))
+    throw new Error(`${file}: needs folder and side columns`);
   return rows.filter((r) => r.side === 'train').map((r) => r.folder.replace(/\\/g, '/').replace(/\/+$/, ''));
 }
 
@@ -161,7 +200,8 @@ function order(items: Item[]): Item[] {
   for (const it of items) {
     const s = it.slice;
     const n = s ? sliceNormal(s.attributes.ImageOrientationPatient) : null;
-    const along = !multiFrame && s?.position && n ? s.position[0] * n[0] + s.position[1] * n[1] + s.position[2] * n[2] : NaN;
+    const along =
+      !multiFrame && s?.position && n ? s.position[0] * n[0] + s.position[1] * n[1] + s.position[2] * n[2] : NaN;
     const inst = !multiFrame && s?.instanceNumber !== undefined ? s.instanceNumber : NaN;
     it.key = [along, inst, it.file, it.frame];
   }
@@ -178,13 +218,27 @@ function target(expected: Expected, r: Omit<SeriesResult, 'target'>): SeriesResu
   const pct = (x: number): string => `${(100 * x).toFixed(1)} %`;
   if (expected === 'notumor-or-abstain') {
     const met = r.tumour_rate <= TARGETS.max_tumour_rate && !r.claims_tumour && !r.crashes.length;
-    return { name: `<= ${100 * TARGETS.max_tumour_rate} % tumour, no claim`, met, detail: `${pct(r.tumour_rate)} called a tumour${r.claims_tumour ? ', summary claims a tumour' : ''}` };
+    return {
+      name: `<= ${100 * TARGETS.max_tumour_rate} % tumour, no claim`,
+      met,
+      detail: `${pct(r.tumour_rate)} called a tumour${r.claims_tumour ? ', summary claims a tumour' : ''}`,
+    };
   }
   if (expected === 'abstain') {
-    return { name: `>= ${100 * TARGETS.min_declined_rate} % declined`, met: r.declined_rate >= TARGETS.min_declined_rate && !r.crashes.length, detail: `${pct(r.declined_rate)} declined` };
+    return {
+      name: `>= ${100 * TARGETS.min_declined_rate} % declined`,
+      met: r.declined_rate >= TARGETS.min_declined_rate && !r.crashes.length,
+      detail: `${pct(r.declined_rate)} declined`,
+    };
   }
   const met = r.crashes.length === 0;
-  return { name: 'decoded or declined with a reason', met, detail: met ? `${r.slices - r.unreadable} decoded, ${r.unreadable} refused with a reason` : `${r.crashes.length} crash(es)` };
+  return {
+    name: 'decoded or declined with a reason',
+    met,
+    detail: met
+      ? `${r.slices - r.unreadable} decoded, ${r.unreadable} refused with a reason`
+      : `${r.crashes.length} crash(es)`,
+  };
 }
 
 export async function runSeries(loaded: LoadedModel, spec: SeriesSpec, batch = 8): Promise<SeriesResult> {
@@ -193,10 +247,19 @@ export async function runSeries(loaded: LoadedModel, spec: SeriesSpec, batch = 8
   for (const file of files) {
     try {
       const slices = await readDicom(new Uint8Array(fs.readFileSync(file)));
-      slices.forEach((slice, frame) => items.push({ file, frame, slice, error: null, crash: false, key: [0, 0, '', 0] }));
+      slices.forEach((slice, frame) =>
+        items.push({ file, frame, slice, error: null, crash: false, key: [0, 0, '', 0] }),
+      );
     } catch (e) {
       const crash = !(e instanceof DicomReadError);
-      items.push({ file, frame: 0, slice: null, error: `${crash ? 'crash: ' : ''}${(e as Error)?.message ?? String(e)}`, crash, key: [0, 0, '', 0] });
+      items.push({
+        file,
+        frame: 0,
+        slice: null,
+        error: `${crash ? 'crash: ' : ''}${(e as Error)?.message ?? String(e)}`,
+        crash,
+        key: [0, 0, '', 0],
+      });
     }
   }
   const ordered = order(items);
@@ -230,7 +293,11 @@ export async function runSeries(loaded: LoadedModel, spec: SeriesSpec, batch = 8
     if (pending.length >= batch) await flush();
   }
   await flush();
-  const seriesSlices: SeriesSlice[] = ordered.map((it, index) => ({ index, classification: results[index], error: it.error }));
+  const seriesSlices: SeriesSlice[] = ordered.map((it, index) => ({
+    index,
+    classification: results[index],
+    error: it.error,
+  }));
   const s = summariseSeries(seriesSlices, { classes: loaded.card.classes });
   const base = {
     name: spec.name,
@@ -255,7 +322,16 @@ export async function runSeries(loaded: LoadedModel, spec: SeriesSpec, batch = 8
 }
 
 export function totals(series: SeriesResult[]): BenchReport['totals'] {
-  const empty = () => ({ series: 0, slices: 0, declined: 0, unreadable: 0, tumour_slices: 0, series_claiming: 0, targets_met: 0, declined_by_reason: {} as Record<string, number> });
+  const empty = () => ({
+    series: 0,
+    slices: 0,
+    declined: 0,
+    unreadable: 0,
+    tumour_slices: 0,
+    series_claiming: 0,
+    targets_met: 0,
+    declined_by_reason: {} as Record<string, number>,
+  });
   const out = { 'notumor-or-abstain': empty(), abstain: empty(), load: empty(), all: empty() };
   for (const r of series) {
     for (const t of [out[r.expected], out.all]) {
@@ -266,7 +342,8 @@ export function totals(series: SeriesResult[]): BenchReport['totals'] {
       t.tumour_slices += r.tumour_slices;
       t.series_claiming += r.claims_tumour ? 1 : 0;
       t.targets_met += r.target.met ? 1 : 0;
-      for (const [k, v] of Object.entries(r.declined_by_reason)) t.declined_by_reason[k] = (t.declined_by_reason[k] ?? 0) + v;
+      for (const [k, v] of Object.entries(r.declined_by_reason))
+        t.declined_by_reason[k] = (t.declined_by_reason[k] ?? 0) + v;
     }
   }
   return out;
@@ -282,13 +359,23 @@ export function formatBench(r: BenchReport): string {
     ...r.excluded.map((e) => `excluded: ${e.name} (${e.why})`),
   ];
   for (const s of r.series) {
-    const calls = Object.entries(s.calls).map(([k, v]) => `${k} ${v}`).join(', ');
-    const reasons = Object.entries(s.declined_by_reason).map(([k, v]) => `${k}: ${v}`).join('; ');
+    const calls = Object.entries(s.calls)
+      .map(([k, v]) => `${k} ${v}`)
+      .join(', ');
+    const reasons = Object.entries(s.declined_by_reason)
+      .map(([k, v]) => `${k}: ${v}`)
+      .join('; ');
     lines.push(
       `series: ${s.name} expected: ${s.expected} slices: ${s.slices} declined: ${s.declined} (${pct(s.declined, s.slices)}) unreadable: ${s.unreadable} tumour: ${s.tumour_slices} (${pct(s.tumour_slices, s.slices)}) claims_tumour: ${s.claims_tumour ? 'yes' : 'no'} target: ${s.target.met ? 'met' : 'MISSED'} (${s.target.detail})`,
       `  calls: ${calls || '-'}`,
       `  declined_by: ${reasons || '-'}`,
-      ...(Object.keys(s.unreadable_by_reason).length ? [`  unreadable_by: ${Object.entries(s.unreadable_by_reason).map(([k, v]) => `${k}: ${v}`).join('; ')}`] : []),
+      ...(Object.keys(s.unreadable_by_reason).length
+        ? [
+            `  unreadable_by: ${Object.entries(s.unreadable_by_reason)
+              .map(([k, v]) => `${k}: ${v}`)
+              .join('; ')}`,
+          ]
+        : []),
       ...s.crashes.map((c) => `  CRASH: ${path.basename(c.file)}: ${c.error}`),
       `  summary: ${s.summary}`,
     );
@@ -296,7 +383,10 @@ export function formatBench(r: BenchReport): string {
   for (const kind of [...EXPECTED, 'all'] as const) {
     const t = r.totals[kind];
     if (!t.series) continue;
-    const reasons = Object.entries(t.declined_by_reason).sort((a, b) => b[1] - a[1]).map(([k, v]) => `${k}: ${v}`).join('; ');
+    const reasons = Object.entries(t.declined_by_reason)
+      .sort((a, b) => b[1] - a[1])
+      .map(([k, v]) => `${k}: ${v}`)
+      .join('; ');
     lines.push(
       `total: ${kind} series: ${t.series} slices: ${t.slices} declined: ${t.declined} (${pct(t.declined, t.slices)}) unreadable: ${t.unreadable} ` +
         `tumour: ${t.tumour_slices} (${pct(t.tumour_slices, t.slices)}) series_claiming_tumour: ${t.series_claiming} targets_met: ${t.targets_met}/${t.series}`,
@@ -307,7 +397,11 @@ export function formatBench(r: BenchReport): string {
   return lines.join('\n');
 }
 
-export async function bench(loaded: LoadedModel, specs: SeriesSpec[], options: { data: string; train?: string[]; batch?: number; log?: (s: string) => void } = { data: '' }): Promise<BenchReport> {
+export async function bench(
+  loaded: LoadedModel,
+  specs: SeriesSpec[],
+  options: { data: string; train?: string[]; batch?: number; log?: (s: string) => void } = { data: '' },
+): Promise<BenchReport> {
   const t0 = performance.now();
   const excluded: BenchReport['excluded'] = [];
   const series: SeriesResult[] = [];
@@ -317,7 +411,8 @@ export async function bench(loaded: LoadedModel, specs: SeriesSpec[], options: {
       excluded.push({ name: spec.name, folder: spec.folder, why: `training side (${t})` });
       continue;
     }
-    if (!fs.statSync(spec.folder, { throwIfNoEntry: false })?.isDirectory()) throw new Error(`${spec.folder}: series folder not found`);
+    if (!fs.statSync(spec.folder, { throwIfNoEntry: false })?.isDirectory())
+      throw new Error(`${spec.folder}: series folder not found`);
     const r = await runSeries(loaded, spec, options.batch);
     options.log?.(`${r.name}: ${r.summary}`);
     series.push(r);
@@ -342,48 +437,30 @@ export async function bench(loaded: LoadedModel, specs: SeriesSpec[], options: {
 }
 
 export async function main(argv: string[]): Promise<number> {
-  let values;
-  try {
-    ({ values } = parseArgs({
-      args: argv,
-      options: {
-        model: { type: 'string' },
-        data: { type: 'string' },
-        expected: { type: 'string' },
-        'training-side': { type: 'string' },
-        json: { type: 'string' },
-        version: { type: 'string' },
-        backend: { type: 'string' },
-        batch: { type: 'string' },
-        'fail-on-target': { type: 'boolean' },
-        quiet: { type: 'boolean', short: 'q' },
-        help: { type: 'boolean', short: 'h' },
-      },
-    }));
-  } catch (e) {
-    console.error(`bench:series: ${(e as Error).message}\n${USAGE}`);
-    return 1;
-  }
-  if (values.help) {
-    console.log(USAGE);
-    return 0;
-  }
+  const values = parseCommandLine('bench:series', USAGE, argv, {
+    ...MODEL_DATA_OPTIONS,
+    expected: { type: 'string' },
+    'training-side': { type: 'string' },
+    'fail-on-target': { type: 'boolean' },
+    quiet: { type: 'boolean', short: 'q' },
+  });
+  if (typeof values === 'number') return values;
   const bad: string[] = [];
   if (!values.model) bad.push('--model is required');
   if (!values.data) bad.push('--data is required');
   if (values.expected && !isExpected(values.expected)) bad.push(`--expected must be one of ${EXPECTED.join(', ')}`);
   const batch = values.batch ? Number(values.batch) : 8;
-  if (!(Number.isInteger(batch) && batch > 0)) bad.push('--batch must be a positive integer');
-  if (values.backend && !['wasm', 'cpu'].includes(values.backend)) bad.push('--backend must be wasm or cpu');
+  for (const problem of [
+    checkPositiveInteger('--batch', batch),
+    checkChoice('--backend', values.backend, ['wasm', 'cpu']),
+  ])
+    if (problem) bad.push(problem);
   const json = values.json ? resolveArg(values.json) : undefined;
   const jsonProblem = json ? checkOutputFile(json) : null;
   if (jsonProblem) bad.push(jsonProblem);
   const trainFile = values['training-side'] ? resolveArg(values['training-side']) : DEFAULT_TRAINING_SIDE;
   if (values['training-side'] && !fs.existsSync(trainFile)) bad.push(`--training-side ${trainFile}: no such file`);
-  if (bad.length) {
-    console.error(`bench:series: ${bad.join('; ')}\n${USAGE}`);
-    return 1;
-  }
+  if (reportBadArguments('bench:series', bad, USAGE)) return 1;
   let specs: SeriesSpec[];
   let train: string[];
   try {
@@ -397,20 +474,21 @@ export async function main(argv: string[]): Promise<number> {
     console.error('bench:series: no series');
     return 3;
   }
-  let loaded: LoadedModel;
-  try {
-    loaded = await openModel(values.model!, values.version, (values.backend as 'wasm' | 'cpu') ?? 'wasm');
-  } catch (e) {
-    console.error(`bench:series: model not loaded: ${(e as Error).message}`);
-    return 2;
-  }
-  const report = await bench(loaded, specs, { data: values.data!, train, batch, log: values.quiet ? undefined : (s) => console.error(s) });
+  const loaded = await openModelOrReport(
+    'bench:series',
+    values.model!,
+    values.version,
+    (values.backend as 'wasm' | 'cpu') ?? 'wasm',
+  );
+  if (!loaded) return 2;
+  const report = await bench(loaded, specs, {
+    data: values.data!,
+    train,
+    batch,
+    log: values.quiet ? undefined : (s) => console.error(s),
+  });
   console.log(formatBench(report));
-  if (json) {
-    const tmp = `${json}.${process.pid}.tmp`;
-    fs.writeFileSync(tmp, JSON.stringify(report, null, 2) + '\n');
-    fs.renameSync(tmp, json);
-  }
+  if (json) writeJsonAtomic(json, report);
   if (!report.series.length) {
     console.error('bench:series: every series was excluded');
     return 3;
@@ -428,4 +506,3 @@ if (require.main === module) {
     },
   );
 }
-

@@ -66,7 +66,9 @@ export function listSamples(data: string, split?: string): Sample[] {
   if (!stat) throw new Error(`${data}: no such file or folder`);
   if (stat.isDirectory()) {
     if (split) throw new Error('--split needs a manifest CSV with a split column, not a folder');
-    const classes = fs.readdirSync(data, { withFileTypes: true }).filter((e) => e.isDirectory() && !e.name.startsWith('.'));
+    const classes = fs
+      .readdirSync(data, { withFileTypes: true })
+      .filter((e) => e.isDirectory() && !e.name.startsWith('.'));
     if (!classes.length) throw new Error(`${data}: expected one subfolder per class`);
     return classes
       .map((c) => c.name)
@@ -74,15 +76,20 @@ export function listSamples(data: string, split?: string): Sample[] {
       .flatMap((label) => walk(path.join(data, label)).map((file) => ({ file, label })));
   }
   let rows = parseCsv(fs.readFileSync(data, 'utf8'));
-  if (rows.length && (!('file' in rows[0]) || !('label' in rows[0]))) throw new Error(`${data}: CSV needs file and label columns`);
-  if (split && rows.length && !('split' in rows[0])) throw new Error(`${data}: --split given but the CSV has no split column`);
+  if (rows.length && (!('file' in rows[0]) || !('label' in rows[0])))
+    throw new Error(`${data}: CSV needs file and label columns`);
+  if (split && rows.length && !('split' in rows[0]))
+    throw new Error(`${data}: --split given but the CSV has no split column`);
   const base = path.dirname(data);
   if (split) {
     // Matched exactly: a near miss ("Test") is an error naming the splits the CSV has, never an empty or partial run.
     const known = [...new Set(rows.map((r) => r.split))].sort();
     const wanted = split.split(',').map((x) => x.trim());
     const unknown = wanted.filter((w) => !known.includes(w));
-    if (unknown.length) throw new Error(`${data}: no split ${unknown.map((u) => `'${u}'`).join(', ')} (splits in this CSV: ${known.join(', ')}; names match exactly)`);
+    if (unknown.length)
+      throw new Error(
+        `${data}: no split ${unknown.map((u) => `'${u}'`).join(', ')} (splits in this CSV: ${known.join(', ')}; names match exactly)`,
+      );
     rows = rows.filter((r) => wanted.includes(r.split));
   }
   return rows.map((r) => ({ file: path.resolve(base, r.file), label: r.label }));

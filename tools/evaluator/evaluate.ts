@@ -15,15 +15,23 @@
  * Exit status: 0 done; 1 bad arguments; 2 model can't be loaded or verified; 3 no usable image, or more unreadable
  * files (and unknown labels) than --max-unreadable allows (default 0).
  */
-import * as fs from 'node:fs';
-import * as path from 'node:path';
-import { parseArgs } from 'node:util';
-
 import { checkMetadata, classifyBatch, type LoadedModel } from '../../extension/src/inference/classifier';
-import { loadModelFrom } from '../../extension/src/inference/node';
 import { preprocess } from '../../extension/src/inference/preprocess';
 import { shortReason } from '../../extension/src/inference/seriesSummary';
 import type { Classification } from '../../extension/src/inference/types';
+import {
+  checkChoice,
+  checkOutputFile,
+  checkPositiveInteger,
+  MODEL_DATA_OPTIONS,
+  openModel,
+  openModelOrReport,
+  parseCommandLine,
+  reportBadArguments,
+  resolveArg,
+  writeJsonAtomic,
+  type Backend,
+} from './cli';
 import { limitSamples, listSamples, readSlices, type Sample } from './data';
 import { confusionMatrix, metricsFromConfusion, type Metrics } from './metrics';
 
@@ -33,7 +41,15 @@ export const REPORT_FORMAT = 2;
 
 export interface EvaluationReport extends Metrics {
   report_format: number;
-  model: { version: string; location: string; backend: string; load_ms: number; card_format: number; calibrated: boolean; feature_gate: boolean };
+  model: {
+    version: string;
+    location: string;
+    backend: string;
+    load_ms: number;
+    card_format: number;
+    calibrated: boolean;
+    feature_gate: boolean;
+  };
   data: { source: string; split: string | null; files: number; slices: number };
   unreadable: { file: string; reason: string }[];
   unreadable_count: number;
@@ -78,15 +94,8 @@ export const USAGE = `usage: npm run evaluate -- --model <registry URL|dir|model
 exit status: 0 done; 1 bad arguments; 2 the model can't be loaded or fails verification;
              3 no usable image, or more unreadable files than --max-unreadable`;
 
-function resolveArg(p: string): string {
-  // npm runs scripts from the package root; resolve relative paths against where the admin typed the command.
-  return path.resolve(process.env.INIT_CWD ?? process.cwd(), p);
-}
-
-export async function openModel(model: string, version?: string, backend?: 'wasm' | 'cpu' | 'webgl'): Promise<LoadedModel> {
-  const location = /^https?:\/\//i.test(model) ? model : resolveArg(model);
-  return loadModelFrom(location, { version, backend: backend ?? 'wasm' });
-}
+// openModel lives with the commands' shared options (./cli); re-exported for the evaluator's existing callers.
+export { openModel };
 
 export async function evaluate(
   loaded: LoadedModel,
@@ -143,7 +152,10 @@ export async function evaluate(
   for (const sample of samples) {
     const label = classes.indexOf(sample.label);
     if (label < 0) {
-      unreadable.push({ file: sample.file, reason: `label ${sample.label} is not one of the model's classes (${classes.join(', ')})` });
+      unreadable.push({
+        file: sample.file,
+        reason: `label ${sample.label} is not one of the model's classes (${classes.join(', ')})`,
+      });
       continue;
     }
     let inputs: { input: Float32Array | null; frame: number; reason?: string }[];
@@ -161,7 +173,14 @@ export async function evaluate(
       slices++;
       if (!input) {
         decline(reason!);
-        predictions.push({ file: sample.file, frame, label: sample.label, predicted: null, probabilities: [], out_of_range: { stage: 'metadata', reason: reason! } });
+        predictions.push({
+          file: sample.file,
+          frame,
+          label: sample.label,
+          predicted: null,
+          probabilities: [],
+          out_of_range: { stage: 'metadata', reason: reason! },
+        });
         continue;
       }
       pending.push({ input, label, file: sample.file, frame });
@@ -220,7 +239,8 @@ export function formatReport(r: EvaluationReport): string {
     'per_class:',
     `  ${'class'.padEnd(w)}${'precision'.padStart(10)}${'recall'.padStart(10)}${'f1'.padStart(10)}${'support'.padStart(10)}`,
     ...r.per_class.map(
-      (c) => `  ${c.label.padEnd(w)}${f4(c.precision).padStart(10)}${f4(c.recall).padStart(10)}${f4(c.f1).padStart(10)}${String(c.support).padStart(10)}`,
+      (c) =>
+        `  ${c.label.padEnd(w)}${f4(c.precision).padStart(10)}${f4(c.recall).padStart(10)}${f4(c.f1).padStart(10)}${String(c.support).padStart(10)}`,
     ),
     'confusion (rows = true, columns = predicted):',
     `  ${''.padEnd(w)}${r.classes.map((c) => c.padStart(w)).join('')}`,
@@ -230,26 +250,6 @@ export function formatReport(r: EvaluationReport): string {
     `images_per_second: ${r.images_per_second.toFixed(2)}`,
   ];
   return lines.join('\n');
-}
-
-function writeJsonAtomic(file: string, value: unknown): void {
-  const tmp = `${file}.${process.pid}.tmp`;
-  fs.writeFileSync(tmp, JSON.stringify(value, null, 2) + '\n');
-  fs.renameSync(tmp, file);
-}
-
-/** Checked before any work: the JSON file's folder exists and is writable, and the file is not a folder. */
-export function checkOutputFile(file: string): string | null {
-  const dir = path.dirname(file);
-  const st = fs.statSync(dir, { throwIfNoEntry: false });
-  if (!st?.isDirectory()) return `--json ${file}: folder ${dir} does not exist`;
-  try {
-    fs.accessSync(dir, fs.constants.W_OK);
-  } catch {
-    return `--json ${file}: folder ${dir} is not writable`;
-  }
-  if (fs.statSync(file, { throwIfNoEntry: false })?.isDirectory()) return `--json ${file} is a folder`;
-  return null;
 }
 
 /** --max-unreadable: a count ("3") or a percentage of the files ("2%"); null when malformed. */
@@ -263,48 +263,31 @@ export function parseMaxUnreadable(value: string | undefined, files: number): nu
 }
 
 export async function main(argv: string[]): Promise<number> {
-  let values;
-  try {
-    ({ values } = parseArgs({
-      args: argv,
-      options: {
-        model: { type: 'string' },
-        data: { type: 'string' },
-        split: { type: 'string' },
-        json: { type: 'string' },
-        limit: { type: 'string' },
-        version: { type: 'string' },
-        backend: { type: 'string' },
-        batch: { type: 'string' },
-        'max-unreadable': { type: 'string' },
-        help: { type: 'boolean', short: 'h' },
-      },
-    }));
-  } catch (e) {
-    console.error(`evaluate: ${(e as Error).message}\n${USAGE}`);
-    return EXIT.usage;
-  }
-  if (values.help) {
-    console.log(USAGE);
-    return EXIT.ok;
-  }
+  const values = parseCommandLine('evaluate', USAGE, argv, {
+    ...MODEL_DATA_OPTIONS,
+    split: { type: 'string' },
+    limit: { type: 'string' },
+    'max-unreadable': { type: 'string' },
+  });
+  if (typeof values === 'number') return values;
   const limit = values.limit ? Number(values.limit) : undefined;
   const batch = values.batch ? Number(values.batch) : undefined;
-  const backend = values.backend as 'wasm' | 'cpu' | 'webgl' | undefined;
+  const backend = values.backend as Backend | undefined;
   const bad: string[] = [];
   if (!values.model) bad.push('--model is required');
   if (!values.data) bad.push('--data is required');
-  if (limit !== undefined && !(Number.isInteger(limit) && limit > 0)) bad.push('--limit must be a positive integer');
-  if (batch !== undefined && !(Number.isInteger(batch) && batch > 0)) bad.push('--batch must be a positive integer');
-  if (backend && !['wasm', 'cpu', 'webgl'].includes(backend)) bad.push('--backend must be wasm, cpu or webgl');
-  if (parseMaxUnreadable(values['max-unreadable'], 0) === null) bad.push('--max-unreadable must be a count (e.g. 3) or a percentage (e.g. 2%)');
+  for (const problem of [
+    checkPositiveInteger('--limit', limit),
+    checkPositiveInteger('--batch', batch),
+    checkChoice('--backend', backend, ['wasm', 'cpu', 'webgl']),
+  ])
+    if (problem) bad.push(problem);
+  if (parseMaxUnreadable(values['max-unreadable'], 0) === null)
+    bad.push('--max-unreadable must be a count (e.g. 3) or a percentage (e.g. 2%)');
   const json = values.json ? resolveArg(values.json) : undefined;
   const jsonProblem = json ? checkOutputFile(json) : null;
   if (jsonProblem) bad.push(jsonProblem);
-  if (bad.length) {
-    console.error(`evaluate: ${bad.join('; ')}\n${USAGE}`);
-    return EXIT.usage;
-  }
+  if (reportBadArguments('evaluate', bad, USAGE)) return EXIT.usage;
   let samples: Sample[];
   try {
     samples = limitSamples(listSamples(resolveArg(values.data!), values.split), limit);
@@ -312,13 +295,8 @@ export async function main(argv: string[]): Promise<number> {
     console.error(`evaluate: ${(e as Error).message}`);
     return EXIT.data;
   }
-  let loaded: LoadedModel;
-  try {
-    loaded = await openModel(values.model!, values.version, backend);
-  } catch (e) {
-    console.error(`evaluate: model not loaded: ${(e as Error).message}`);
-    return EXIT.model;
-  }
+  const loaded = await openModelOrReport('evaluate', values.model!, values.version, backend);
+  if (!loaded) return EXIT.model;
   const report = await evaluate(loaded, samples, { batch, source: values.data, split: values.split });
   for (const u of report.unreadable) console.error(`unreadable: ${u.file}: ${u.reason}`);
   console.log(formatReport(report));

@@ -98,7 +98,9 @@ function readMetadata(bytes) {
  * DICOM has no absolute offsets in these files (no group length in group 0010), so only the element changes.
  */
 export function fixPatientAge(bytes) {
-  const ds = dicomParser.parseDicom(new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.byteLength), { untilTag: 'x00101010' });
+  const ds = dicomParser.parseDicom(new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.byteLength), {
+    untilTag: 'x00101010',
+  });
   const el = ds.elements.x00101010;
   if (!el) return bytes;
   const value = (ds.string('x00101010') ?? '').trim();

@@ -49,8 +49,16 @@ class AugmentParams:
 # The paper's pretraining augmentations, and a milder set for supervised fine-tuning (labels are at stake:
 # strong crops can cut a small lesion out of view).
 PRETRAIN = AugmentParams()
-FINETUNE = AugmentParams(max_rotation_deg=10.0, hflip_p=0.5, vflip_p=0.0, crop_min=0.9, crop_max=1.0,
-                         brightness=0.05, contrast=0.1, gamma=0.1)
+FINETUNE = AugmentParams(
+    max_rotation_deg=10.0,
+    hflip_p=0.5,
+    vflip_p=0.0,
+    crop_min=0.9,
+    crop_max=1.0,
+    brightness=0.05,
+    contrast=0.1,
+    gamma=0.1,
+)
 
 
 def _uniform(n: int, lo: float, hi: float, like: torch.Tensor, gen: torch.Generator | None) -> torch.Tensor:
@@ -115,6 +123,7 @@ def augment(
 # image's intensities with a random curve (monotone, inverted or non-monotone) plus gamma, a smooth bias field,
 # blur and noise, for images of EVERY class, leaves shape and structure as the only stable cue. Default off
 # (`p = 0`): no random draws are made, so runs without it reproduce bit for bit.
+
 
 @dataclass(frozen=True)
 class ContrastParams:

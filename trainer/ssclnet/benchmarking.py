@@ -15,9 +15,9 @@ import time
 import torch
 
 from .data import load_dataset
-from .pretraining import PretrainConfig, SimCLRStep, build
 from .preprocess import PreprocessSpec
-from .runtime import setup_runtime, seed_everything, teardown_runtime
+from .pretraining import PretrainConfig, SimCLRStep, build
+from .runtime import seed_everything, setup_runtime, teardown_runtime
 from .training import BatchSource
 
 PROTOCOL_PRETRAIN_IMAGES = 5245  # unlabeled + train + val of the dev protocol (data README)
@@ -28,10 +28,22 @@ def _sync(rt) -> None:
         torch.cuda.synchronize(rt.device)
 
 
-def run_benchmark(*, batch_size: int = 256, image_size: int = 224, steps: int = 20, warmup: int = 5,
-                  data: str | None = None, split: str | None = None, device: str = "auto", amp: bool = True,
-                  channels_last: bool = True, compile: bool = False, workers: int = 0,
-                  epoch_images: int = PROTOCOL_PRETRAIN_IMAGES, seed: int = 0) -> dict:
+def run_benchmark(
+    *,
+    batch_size: int = 256,
+    image_size: int = 224,
+    steps: int = 20,
+    warmup: int = 5,
+    data: str | None = None,
+    split: str | None = None,
+    device: str = "auto",
+    amp: bool = True,
+    channels_last: bool = True,
+    compile: bool = False,
+    workers: int = 0,
+    epoch_images: int = PROTOCOL_PRETRAIN_IMAGES,
+    seed: int = 0,
+) -> dict:
     rt = setup_runtime(device)
     try:
         seed_everything(seed)
@@ -44,8 +56,18 @@ def run_benchmark(*, batch_size: int = 256, image_size: int = 224, steps: int = 
             images = (torch.rand(max(4 * batch_size, 64), 1, image_size, image_size) * 2 - 1).half()
             source_name = "synthetic"
         batch = min(batch_size, len(images))
-        cfg = PretrainConfig(data="-", batch_size=batch, image_size=image_size, device=device, amp=amp,
-                             channels_last=channels_last, compile=compile, seed=seed, epochs=100, tensorboard=False)
+        cfg = PretrainConfig(
+            data="-",
+            batch_size=batch,
+            image_size=image_size,
+            device=device,
+            amp=amp,
+            channels_last=channels_last,
+            compile=compile,
+            seed=seed,
+            epochs=100,
+            tensorboard=False,
+        )
         model, optimizer, scheduler, generator, _ = build(cfg, rt, steps_per_epoch=max(1, epoch_images // batch))
         step = SimCLRStep(model, optimizer, scheduler, rt, spec, cfg, generator)
         source = BatchSource(images, rt)
@@ -84,13 +106,24 @@ def run_benchmark(*, batch_size: int = 256, image_size: int = 224, steps: int = 
         pairs_s = steps * batch * rt.world_size / total
         result = {
             "device": torch.cuda.get_device_name(rt.device) if rt.cuda else f"cpu ({torch.get_num_threads()} threads)",
-            "processes": rt.world_size, "batch_size": batch, "image_size": image_size, "steps": steps,
-            "data": source_name, "images_on_device": source.on_device, "amp_bf16": amp and rt.cuda,
-            "channels_last": channels_last, "compile": compile, "warmup_s": warmup_s,
-            "step_s": total / steps, "pairs_per_s": pairs_s, "images_per_s": 2 * pairs_s,
-            "data_fraction": data_s / max(1e-12, data_s + compute_s), "data_ms_per_step": 1e3 * data_s / steps,
+            "processes": rt.world_size,
+            "batch_size": batch,
+            "image_size": image_size,
+            "steps": steps,
+            "data": source_name,
+            "images_on_device": source.on_device,
+            "amp_bf16": amp and rt.cuda,
+            "channels_last": channels_last,
+            "compile": compile,
+            "warmup_s": warmup_s,
+            "step_s": total / steps,
+            "pairs_per_s": pairs_s,
+            "images_per_s": 2 * pairs_s,
+            "data_fraction": data_s / max(1e-12, data_s + compute_s),
+            "data_ms_per_step": 1e3 * data_s / steps,
             "compute_ms_per_step": 1e3 * compute_s / steps,
-            "epoch_images": epoch_images, "est_epoch_s": epoch_images / pairs_s,
+            "epoch_images": epoch_images,
+            "est_epoch_s": epoch_images / pairs_s,
             "est_100_epochs_h": 100 * epoch_images / pairs_s / 3600,
         }
         if rt.cuda:
@@ -102,17 +135,20 @@ def run_benchmark(*, batch_size: int = 256, image_size: int = 224, steps: int = 
 
 
 def format_result(r: dict) -> str:
-    mem = (f"peak GPU memory {r['peak_gpu_memory_gib']:.2f} GiB, " if "peak_gpu_memory_gib" in r else "") + \
-          f"peak RSS {r['peak_rss_gib']:.2f} GiB"
-    return "\n".join([
-        f"device            {r['device']} x {r['processes']} process(es); data {r['data']}",
-        f"setup             batch {r['batch_size']} pairs/process, {r['image_size']}², bf16 {r['amp_bf16']}, "
-        f"channels_last {r['channels_last']}, compile {r['compile']}, {r['steps']} timed steps",
-        f"throughput        {r['pairs_per_s']:.1f} image pairs/s ({r['images_per_s']:.1f} images/s), "
-        f"{1e3 * r['step_s']:.1f} ms/step",
-        f"time split        data {100 * r['data_fraction']:.1f} % ({r['data_ms_per_step']:.1f} ms/step: gather, "
-        f"copy, augment) / compute {100 * (1 - r['data_fraction']):.1f} % ({r['compute_ms_per_step']:.1f} ms/step)",
-        f"memory            {mem}",
-        f"100-epoch run     ~{r['est_100_epochs_h']:.2f} h for {r['epoch_images']} images/epoch "
-        f"({r['est_epoch_s']:.1f} s/epoch, training steps only)",
-    ])
+    mem = (
+        f"peak GPU memory {r['peak_gpu_memory_gib']:.2f} GiB, " if "peak_gpu_memory_gib" in r else ""
+    ) + f"peak RSS {r['peak_rss_gib']:.2f} GiB"
+    return "\n".join(
+        [
+            f"device            {r['device']} x {r['processes']} process(es); data {r['data']}",
+            f"setup             batch {r['batch_size']} pairs/process, {r['image_size']}², bf16 {r['amp_bf16']}, "
+            f"channels_last {r['channels_last']}, compile {r['compile']}, {r['steps']} timed steps",
+            f"throughput        {r['pairs_per_s']:.1f} image pairs/s ({r['images_per_s']:.1f} images/s), "
+            f"{1e3 * r['step_s']:.1f} ms/step",
+            f"time split        data {100 * r['data_fraction']:.1f} % ({r['data_ms_per_step']:.1f} ms/step: gather, "
+            f"copy, augment) / compute {100 * (1 - r['data_fraction']):.1f} % ({r['compute_ms_per_step']:.1f} ms/step)",
+            f"memory            {mem}",
+            f"100-epoch run     ~{r['est_100_epochs_h']:.2f} h for {r['epoch_images']} images/epoch "
+            f"({r['est_epoch_s']:.1f} s/epoch, training steps only)",
+        ]
+    )

@@ -36,8 +36,12 @@ def fit_temperature(logits: np.ndarray, labels: np.ndarray) -> float:
 
     if len(labels) == 0:
         raise ValueError("no labeled logits to fit a temperature on")
-    res = minimize_scalar(lambda lt: nll(logits, labels, float(np.exp(lt))),
-                          bounds=(np.log(T_MIN), np.log(T_MAX)), method="bounded", options={"xatol": 1e-6})
+    res = minimize_scalar(
+        lambda lt: nll(logits, labels, float(np.exp(lt))),
+        bounds=(np.log(T_MIN), np.log(T_MAX)),
+        method="bounded",
+        options={"xatol": 1e-6},
+    )
     return float(np.exp(res.x))
 
 

@@ -10,8 +10,9 @@ from __future__ import annotations
 
 import os
 import tempfile
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any, BinaryIO, Callable
+from typing import Any, BinaryIO
 
 import torch
 
@@ -40,15 +41,19 @@ def read_torch_file(path: str | Path, what: str = "checkpoint") -> Any:
         raise
     except Exception as e:  # truncated zip, bad pickle, not a torch file at all: all mean "this file is broken"
         reason = (str(e).strip().splitlines() or [""])[0].split(". ")[0][:120]
-        raise InputError(f"{what} {path} ({size} bytes) is not a readable checkpoint (truncated or corrupt: "
-                         f"{type(e).__name__}{': ' + reason if reason else ''})") from None
+        raise InputError(
+            f"{what} {path} ({size} bytes) is not a readable checkpoint (truncated or corrupt: "
+            f"{type(e).__name__}{': ' + reason if reason else ''})"
+        ) from None
 
 
 def load_checkpoint(path: str | Path, kind: str | None = None) -> dict[str, Any]:
     path = Path(path)
     ckpt = read_torch_file(path)
     if not isinstance(ckpt, dict):
-        raise InputError(f"{path} holds a {type(ckpt).__name__}, not an ssclnet checkpoint (a dict with kind and model)")
+        raise InputError(
+            f"{path} holds a {type(ckpt).__name__}, not an ssclnet checkpoint (a dict with kind and model)"
+        )
     if ckpt.get("kind") not in KINDS or not isinstance(ckpt.get("model"), dict):
         raise InputError(f"{path} is not an ssclnet checkpoint (expected kind pretrain or finetune and model weights)")
     if kind is not None and ckpt["kind"] != kind:
@@ -68,7 +73,7 @@ def check_resumable(ckpt: dict[str, Any], path: str | Path) -> None:
 
 def encoder_state(ckpt: dict[str, Any]) -> dict[str, torch.Tensor]:
     """The `encoder.*` weights of a pretrain or finetune checkpoint, with the prefix removed."""
-    state = {k[len("encoder."):]: v for k, v in ckpt["model"].items() if k.startswith("encoder.")}
+    state = {k[len("encoder.") :]: v for k, v in ckpt["model"].items() if k.startswith("encoder.")}
     if not state:
         raise InputError("checkpoint has no encoder.* weights")
     return state

@@ -35,8 +35,12 @@ def main(argv: list[str] | None = None) -> int:
     try:
         return int(args.func(args) or 0)
     except InputError as e:  # bad input files or refused flags: one line, exit 2, no traceback
-        print(f"ssclnet {args.command}: {e.message}" if not e.message.startswith(f"{args.command}:") else
-              f"ssclnet {e.message}", file=sys.stderr)
+        print(
+            f"ssclnet {args.command}: {e.message}"
+            if not e.message.startswith(f"{args.command}:")
+            else f"ssclnet {e.message}",
+            file=sys.stderr,
+        )
         return 2
 
 

@@ -8,8 +8,12 @@ from pathlib import Path
 
 
 def add_config_arg(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--config", type=Path, default=None,
-                   help="YAML file of option values (keys = flag names); command-line flags override it")
+    p.add_argument(
+        "--config",
+        type=Path,
+        default=None,
+        help="YAML file of option values (keys = flag names); command-line flags override it",
+    )
     p.set_defaults(_parser=p)
 
 

@@ -13,10 +13,10 @@ import csv
 import hashlib
 import os
 from collections import Counter, defaultdict
+from collections.abc import Iterable, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Iterable, Sequence
 
 import numpy as np
 import torch
@@ -103,7 +103,9 @@ def list_records(data: str | Path, splits: Sequence[str] | None = None) -> list[
         return _manifest_records(root, splits)
     if root.is_dir():
         if splits:
-            raise DataError(f"--split {','.join(splits)} needs a CSV manifest with a 'split' column; {root} is a folder")
+            raise DataError(
+                f"--split {','.join(splits)} needs a CSV manifest with a 'split' column; {root} is a folder"
+            )
         return _folder_records(root)
     raise DataError(f"{root}: neither a folder of class subfolders nor a .csv manifest")
 
@@ -242,8 +244,11 @@ def check_labels(records: Sequence[Record], classes: Sequence[str], what: str) -
             bad[str(r.label)].append(r)
     if bad:
         parts = [f"{label!r} in {len(rows)} row(s): {_examples(rows)}" for label, rows in sorted(bad.items())]
-        raise DataError(f"{what}: label(s) not among the classes {list(classes)}: " + "; ".join(parts)
-                        + " (fix the labels, or name the classes with --classes)")
+        raise DataError(
+            f"{what}: label(s) not among the classes {list(classes)}: "
+            + "; ".join(parts)
+            + " (fix the labels, or name the classes with --classes)"
+        )
 
 
 def check_missing(ds: ImageSet, max_missing: float, what: str) -> None:
@@ -252,8 +257,10 @@ def check_missing(ds: ImageSet, max_missing: float, what: str) -> None:
     bad = len(ds.skipped)
     if n and bad > max_missing * n:
         shown = "; ".join(f"{Path(f).name}: {why}" for f, why in ds.skipped[:3])
-        raise DataError(f"{what}: {bad} of {n} files ({100 * bad / n:.1f} %) are missing or unreadable, more than "
-                        f"--max-missing {max_missing:g} allows (e.g. {shown}); fix the data or raise --max-missing")
+        raise DataError(
+            f"{what}: {bad} of {n} files ({100 * bad / n:.1f} %) are missing or unreadable, more than "
+            f"--max-missing {max_missing:g} allows (e.g. {shown}); fix the data or raise --max-missing"
+        )
 
 
 def _resolved(r: Record) -> str:
@@ -271,8 +278,14 @@ def file_sha256(path: str | Path) -> str | None:
         return None  # missing/unreadable: counted by check_missing after decoding
 
 
-def check_overlaps(train: Sequence[Record], others: dict[str, Sequence[Record]], held_out: Sequence[Record], *,
-                   allow_duplicate_rows: bool = False, labels_matter: bool = True) -> list[str]:
+def check_overlaps(
+    train: Sequence[Record],
+    others: dict[str, Sequence[Record]],
+    held_out: Sequence[Record],
+    *,
+    allow_duplicate_rows: bool = False,
+    labels_matter: bool = True,
+) -> list[str]:
     """Refuse (DataError) what would make a run's figures wrong; return notes for what is only worth saying.
 
     Refused: the same file twice among the selected rows (by path; `allow_duplicate_rows` lets a deliberate
@@ -289,17 +302,21 @@ def check_overlaps(train: Sequence[Record], others: dict[str, Sequence[Record]],
             seen[_resolved(r)].append(r)
         dups = [rows for rows in seen.values() if len(rows) > 1]
         if dups and not allow_duplicate_rows:
-            raise DataError(f"{name}: {len(dups)} file(s) listed more than once, e.g. "
-                            + "; ".join(_examples(rows, 3) for rows in dups[:3])
-                            + " (remove the repeated rows, or pass --allow-duplicate-rows if the repeat is deliberate)")
+            raise DataError(
+                f"{name}: {len(dups)} file(s) listed more than once, e.g. "
+                + "; ".join(_examples(rows, 3) for rows in dups[:3])
+                + " (remove the repeated rows, or pass --allow-duplicate-rows if the repeat is deliberate)"
+            )
         if dups:
             notes.append(f"{name}: {len(dups)} file(s) listed more than once (allowed by --allow-duplicate-rows)")
     train_paths = {_resolved(r) for r in sets["train"]}
     for name, recs in [*list(sets.items())[1:], ("test", list(held_out))]:
         both = [r for r in recs if _resolved(r) in train_paths]
         if both:
-            raise DataError(f"{len(both)} file(s) are both in training and in {name}: {_examples(both)}; "
-                            f"a file may belong to one split only")
+            raise DataError(
+                f"{len(both)} file(s) are both in training and in {name}: {_examples(both)}; "
+                f"a file may belong to one split only"
+            )
     digests: dict[str, list[tuple[str, Record]]] = defaultdict(list)
     for name, recs in [*sets.items(), ("test", list(held_out))]:
         for r in recs:
@@ -321,12 +338,16 @@ def check_overlaps(train: Sequence[Record], others: dict[str, Sequence[Record]],
         elif "train" in names and names & set(others):
             twins_val += 1
     if leaked:
-        raise DataError(f"{len(leaked)} test file(s) have the same content (SHA-256) as a training file, e.g. "
-                        f"{_examples(leaked)}; remove them from one side so the test split stays unseen")
+        raise DataError(
+            f"{len(leaked)} test file(s) have the same content (SHA-256) as a training file, e.g. "
+            f"{_examples(leaked)}; remove them from one side so the test split stays unseen"
+        )
     if conflicts:
         first = conflicts[0]
-        raise DataError(f"{len(conflicts)} group(s) of identical files carry different labels, e.g. "
-                        + ", ".join(f"{r.where()} = {r.label}" for _, r in first[:4]))
+        raise DataError(
+            f"{len(conflicts)} group(s) of identical files carry different labels, e.g. "
+            + ", ".join(f"{r.where()} = {r.label}" for _, r in first[:4])
+        )
     if twins_train:
         notes.append(f"train: {twins_train} group(s) of identical files under different names")
     if twins_val:

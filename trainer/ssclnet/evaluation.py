@@ -53,8 +53,10 @@ def compute_metrics(y_true: np.ndarray, probs: np.ndarray, classes: list[str]) -
         "n": int(len(y_true)),
         "accuracy": float((pred == y_true).mean()) if len(y_true) else 0.0,
         "macro_f1": float(f1.mean()),
-        "per_class": {c: {"precision": float(p[i]), "recall": float(r[i]), "f1": float(f1[i]),
-                          "support": int(support[i])} for i, c in enumerate(classes)},
+        "per_class": {
+            c: {"precision": float(p[i]), "recall": float(r[i]), "f1": float(f1[i]), "support": int(support[i])}
+            for i, c in enumerate(classes)
+        },
         "confusion_matrix": cm.tolist(),
         "confusion_matrix_axes": "rows = true class, columns = predicted class, in `classes` order",
         "classes": list(classes),
@@ -67,13 +69,20 @@ def compute_metrics(y_true: np.ndarray, probs: np.ndarray, classes: list[str]) -
 def format_report(m: dict) -> str:
     classes = m["classes"]
     w = max(10, *(len(c) for c in classes))
-    lines = [f"n = {m['n']}   accuracy {m['accuracy']:.4f}   macro-F1 {m['macro_f1']:.4f}   "
-             f"ECE({m['ece_bins']} bins) {m['ece']:.4f}   NLL {m['nll']:.4f}", "",
-             f"{'class':<{w}}  precision  recall     f1  support"]
+    lines = [
+        f"n = {m['n']}   accuracy {m['accuracy']:.4f}   macro-F1 {m['macro_f1']:.4f}   "
+        f"ECE({m['ece_bins']} bins) {m['ece']:.4f}   NLL {m['nll']:.4f}",
+        "",
+        f"{'class':<{w}}  precision  recall     f1  support",
+    ]
     for c in classes:
         pc = m["per_class"][c]
         lines.append(f"{c:<{w}}  {pc['precision']:9.4f}  {pc['recall']:6.4f}  {pc['f1']:5.4f}  {pc['support']:7d}")
-    lines += ["", "confusion matrix (rows true, columns predicted):", " " * (w + 2) + " ".join(f"{c[:8]:>8}" for c in classes)]
+    lines += [
+        "",
+        "confusion matrix (rows true, columns predicted):",
+        " " * (w + 2) + " ".join(f"{c[:8]:>8}" for c in classes),
+    ]
     for c, row in zip(classes, m["confusion_matrix"]):
         lines.append(f"{c:<{w}}  " + " ".join(f"{v:8d}" for v in row))
     return "\n".join(lines)
@@ -148,9 +157,16 @@ def load_classifier(checkpoint: str | Path) -> tuple[Classifier, list[str], Prep
     return model, classes, spec, ckpt
 
 
-def evaluate_checkpoint(checkpoint: str | Path, data: str | Path, split: str | None = "test", *,
-                        out: str | Path | None = None, batch_size: int = 128, device: str = "auto",
-                        workers: int = 0) -> dict:
+def evaluate_checkpoint(
+    checkpoint: str | Path,
+    data: str | Path,
+    split: str | None = "test",
+    *,
+    out: str | Path | None = None,
+    batch_size: int = 128,
+    device: str = "auto",
+    workers: int = 0,
+) -> dict:
     """Metrics dict of a fine-tuned checkpoint on a labeled data set; with `out`, also writes
     metrics.json, confusion.png and reliability.png there (atomically)."""
     model, classes, spec, ckpt = load_classifier(checkpoint)
@@ -164,13 +180,22 @@ def evaluate_checkpoint(checkpoint: str | Path, data: str | Path, split: str | N
         raise SystemExit(f"evaluate: {e}") from e
     probs = predict_probs(model, ds.images, rt, batch_size)
     m = compute_metrics(y.numpy(), probs, classes)
-    m.update({"checkpoint": str(checkpoint), "checkpoint_epoch": ckpt.get("epoch"), "data": str(data),
-              "split": split_sel, "skipped_count": len(ds.skipped),
-              "skipped": [{"file": f, "reason": r} for f, r in ds.skipped]})
+    m.update(
+        {
+            "checkpoint": str(checkpoint),
+            "checkpoint_epoch": ckpt.get("epoch"),
+            "data": str(data),
+            "split": split_sel,
+            "skipped_count": len(ds.skipped),
+            "skipped": [{"file": f, "reason": r} for f, r in ds.skipped],
+        }
+    )
     if out is not None:
         out = Path(out)
         atomic_write_bytes(out / "metrics.json", (json.dumps(m, indent=2) + "\n").encode())
         atomic_write_bytes(out / "confusion.png", plot_confusion(m))
         conf = probs.max(1)
-        atomic_write_bytes(out / "reliability.png", plot_reliability(conf, (probs.argmax(1) == y.numpy()).astype(float), m["ece"]))
+        atomic_write_bytes(
+            out / "reliability.png", plot_reliability(conf, (probs.argmax(1) == y.numpy()).astype(float), m["ece"])
+        )
     return m

@@ -51,7 +51,8 @@ INTENDED_USE = {
 
 IN_RANGE_MEANING = (
     "An image is in range when (1) its DICOM attributes pass `in_range.metadata` (MR, within 30 degrees of axial, "
-    "not a localiser, scout, mosaic or projection, grayscale), checked before inference, and (2) its encoder "
+    "not a localiser, scout, mosaic, projection or diffusion/perfusion map, grayscale, not echo-planar, pixel "
+    "spacing at most 1.5 mm: a structural slice), checked before inference, and (2) its encoder "
     "features lie near those of the training data: the feature-gate score (squared Mahalanobis distance to the "
     "nearest class mean, `in_range.features`) is at most the threshold, set so that 97 % of the labeled val split "
     "stays in range. Out of range, the viewer shows 'Outside the model's range: <reason>' instead of "
@@ -61,23 +62,25 @@ IN_RANGE_MEANING = (
 INTENDED_USE_GATED = {
     "intended_use": INTENDED_USE["intended_use"],
     "intended_input": (
-        "one axial brain MR slice (T1, T1 post-contrast, T2 or similar; the training data also holds whole-head "
-        "T1, PD and DWI b0 series of healthy volunteers as 'notumor'), grayscale, any bit depth; images outside "
-        "this range are declined (see in_range)"
+        "one axial structural brain MR slice (T1, T1 post-contrast, T2, FLAIR or similar, pixel spacing up to "
+        "1.5 mm; the training data also holds whole-head T1w, T2 FSE and PD series of healthy volunteers as "
+        "'notumor'), grayscale, any bit depth; echo-planar (DWI, fMRI, perfusion) and other images outside this "
+        "range are declined (see in_range)"
     ),
     "limits": [
         "four classes only: a slice with any other finding is forced into one of them",
         "slice-level: it does not look at neighbouring slices or at the whole study",
-        "trained on public 2-D JPEG slices (Kaggle 'Brain Tumor MRI Dataset') plus 156 slices of three healthy "
-        "whole-head DICOM series (T1w, PD, DWI b0) as 'notumor'; not validated on DICOM from clinical scanners, "
-        "on paediatric patients, on post-operative brains or on other sequences (FLAIR, perfusion, SWI)",
+        "trained on public 2-D JPEG slices (Kaggle 'Brain Tumor MRI Dataset') plus 171 slices of three healthy "
+        "whole-head DICOM series (T1w, T2 FSE, PD; neck to vertex) as 'notumor'; not validated on DICOM from "
+        "clinical scanners, on paediatric patients, on post-operative brains or on FLAIR or SWI",
         "'in range' (in_range) is a similarity test, not a guarantee: an image can be in range and still be "
         "misclassified, and a valid slice of an unusual scanner or contrast can be declined",
-        "in range does not mean right: healthy axial slices of sequences absent from training (T2 FSE, GRE field-map "
-        "magnitude) stay in range and some are still called a tumour (see docs/results.md, 'Trust')",
+        "in range does not mean right: before the T2 whole-head series was added to training, 9 of its 55 healthy "
+        "slices (skull base, posterior fossa) were called a tumour; a healthy series of another scanner or "
+        "sequence can still get tumour calls at levels the training data lacks (see docs/results.md, 'Trust')",
         "the feature gate's threshold and the temperature were set on the 40 labeled val images that have no "
-        "near-twin in the training data; the calibrated probabilities are calibrated on the dev data's "
-        "distribution, not on a clinical population, and are not risks",
+        "near-twin in the training data; the temperature may only soften (T >= 1), and the probabilities are "
+        "not calibrated risks for a clinical population (dev test ECE above the 0.03 target)",
     ],
 }
 
@@ -96,7 +99,7 @@ def load_checkpoint(path: str | Path) -> dict[str, Any]:
     try:
         ckpt = torch.load(path, map_location="cpu", weights_only=True)
     except FileNotFoundError:
-        raise SystemExit(f"ssclnet export: no such checkpoint: {path}")
+        raise SystemExit(f"ssclnet export: no such checkpoint: {path}") from None
     except Exception:
         # The trainer's checkpoints may carry plain Python objects in "args"; they are the admin's own files.
         from .checkpoint import read_torch_file  # empty/truncated/corrupt files: one line, exit 2 (issue 17)
@@ -254,8 +257,10 @@ def _load_gate(gate_dir: str | Path, classes: list[str]) -> tuple[dict[str, Any]
         raise SystemExit(f"ssclnet export: --gate {d} needs gate.json and gaussians.bin (ssclnet fit-gate --out)")
     gate, data = load_gate(d)
     if list(gate["summary"]["classes"]) != list(classes):
-        raise SystemExit(f"ssclnet export: --gate {d} was fitted for classes {gate['summary']['classes']}, "
-                         f"the checkpoint has {classes}")
+        raise SystemExit(
+            f"ssclnet export: --gate {d} was fitted for classes {gate['summary']['classes']}, "
+            f"the checkpoint has {classes}"
+        )
     return gate, data
 
 
@@ -264,14 +269,31 @@ def _trust_card_fields(gate: dict[str, Any]) -> dict[str, Any]:
     from .trust import METADATA_NOTES, METADATA_RULE
 
     cal = gate["calibration"]
-    feats = {k: gate["features"][k] for k in ("method", "layer", "dim", "file", "layout", "score", "threshold",
-                                               "fitted_on", "shrinkage", "threshold_set_on", "in_range_rate_val",
-                                               "target_in_range", "reference")}
+    feats = {
+        k: gate["features"][k]
+        for k in (
+            "method",
+            "layer",
+            "dim",
+            "file",
+            "layout",
+            "score",
+            "threshold",
+            "fitted_on",
+            "shrinkage",
+            "threshold_set_on",
+            "in_range_rate_val",
+            "target_in_range",
+            "reference",
+        )
+    }
     summary = gate.get("summary") or {}
     feats["in_range_rate_test"] = summary.get("test_in_range_rate")
     return {
-        "calibration": {k: cal[k] for k in ("method", "temperature", "fitted_on", "ece_before", "ece_after", "bins",
-                                            "ece_measured_on")},
+        "calibration": {
+            k: cal[k]
+            for k in ("method", "temperature", "fitted_on", "ece_before", "ece_after", "bins", "ece_measured_on")
+        },
         "in_range": {
             "meaning": IN_RANGE_MEANING,
             "metadata": {**METADATA_RULE, "notes": METADATA_NOTES},

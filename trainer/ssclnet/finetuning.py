@@ -14,16 +14,46 @@ import torch.nn.functional as F
 
 from . import augment as aug
 from .checkpoint import check_resumable, load_checkpoint, read_torch_file, save_checkpoint
-from .data import (DEFAULT_CLASSES, HELD_OUT_SPLITS, DataError, Record, check_labels, check_missing,
-                   check_overlaps, list_records, load_images, parse_splits, rows_fingerprint)
+from .data import (
+    DEFAULT_CLASSES,
+    HELD_OUT_SPLITS,
+    DataError,
+    Record,
+    check_labels,
+    check_missing,
+    check_overlaps,
+    list_records,
+    load_images,
+    parse_splits,
+    rows_fingerprint,
+)
 from .errors import InputError
 from .model import Classifier
 from .preprocess import PreprocessSpec
 from .runguard import check_resume, plan_run_folder, run_identity
-from .runtime import (RunOptions, Logger, Runtime, progress, progress_enabled, rng_state, seed_everything, set_rng_state,
-                      setup_runtime, teardown_runtime, unwrap)
-from .training import (BatchSource, Hook, effective_batch_size, epoch_batches, epoch_seed, load_encoder_init,
-                       place_model, warmup_cosine)
+from .runtime import (
+    Logger,
+    RunOptions,
+    Runtime,
+    progress,
+    progress_enabled,
+    rng_state,
+    seed_everything,
+    set_rng_state,
+    setup_runtime,
+    teardown_runtime,
+    unwrap,
+)
+from .training import (
+    BatchSource,
+    Hook,
+    effective_batch_size,
+    epoch_batches,
+    epoch_seed,
+    load_encoder_init,
+    place_model,
+    warmup_cosine,
+)
 
 ENCODER_MODES = ("frozen", "finetune")
 
@@ -168,21 +198,33 @@ def _run(cfg: FinetuneConfig, rt: Runtime, hook: Hook | None) -> dict:
         train_recs, val_recs, test_recs = _records(cfg)
         check_labels(train_recs, classes, "train")
         check_labels(val_recs, classes, "val")
-        for note in check_overlaps(train_recs, {"val": val_recs} if val_recs else {}, test_recs,
-                                   allow_duplicate_rows=cfg.allow_duplicate_rows):
+        for note in check_overlaps(
+            train_recs, {"val": val_recs} if val_recs else {}, test_recs, allow_duplicate_rows=cfg.allow_duplicate_rows
+        ):
             log.info(f"note: {note}")
     except DataError as e:
         raise InputError(f"finetune: {e}") from None
     absent = [c for c in classes if c not in {r.label for r in train_recs}]
     if absent:
         log.info(f"note: no training rows for class(es) {absent}")
-    identity = run_identity("finetune", cfg, classes=classes, preprocess=spec.to_dict(),
-                            augmentation=(aug.FINETUNE if cfg.augment else None) if not cfg.contrast_randomise else
-                            {"geometric": asdict(aug.FINETUNE) if cfg.augment else None,
-                             "contrast_p": cfg.contrast_randomise, "contrast": asdict(aug.CONTRAST)},
-                            model=f"Classifier(resnet18 encoder, linear {len(classes)}, encoder {cfg.encoder})",
-                            data={"train": rows_fingerprint(train_recs, cfg.data),
-                                  **({"val": rows_fingerprint(val_recs, cfg.data)} if val_recs else {})})
+    identity = run_identity(
+        "finetune",
+        cfg,
+        classes=classes,
+        preprocess=spec.to_dict(),
+        augmentation=(aug.FINETUNE if cfg.augment else None)
+        if not cfg.contrast_randomise
+        else {
+            "geometric": asdict(aug.FINETUNE) if cfg.augment else None,
+            "contrast_p": cfg.contrast_randomise,
+            "contrast": asdict(aug.CONTRAST),
+        },
+        model=f"Classifier(resnet18 encoder, linear {len(classes)}, encoder {cfg.encoder})",
+        data={
+            "train": rows_fingerprint(train_recs, cfg.data),
+            **({"val": rows_fingerprint(val_recs, cfg.data)} if val_recs else {}),
+        },
+    )
     last = out / "last.pt"
     ckpt = None
     if plan.resume:  # checked before hours of decoding, not after
@@ -238,7 +280,11 @@ def _run(cfg: FinetuneConfig, rt: Runtime, hook: Hook | None) -> dict:
             scheduler.load_state_dict(ckpt["scheduler"])
             set_rng_state(ckpt["rng"], generator)
             start_epoch = int(ckpt["epoch"])
-            history, best, bad_epochs = ckpt["metrics"]["history"], ckpt["metrics"]["best"], ckpt["metrics"]["bad_epochs"]
+            history, best, bad_epochs = (
+                ckpt["metrics"]["history"],
+                ckpt["metrics"]["best"],
+                ckpt["metrics"]["bad_epochs"],
+            )
         except (KeyError, TypeError, ValueError, RuntimeError, AttributeError) as e:
             reason = str(e).strip().splitlines()[0][:200] if str(e).strip() else type(e).__name__
             raise InputError(f"finetune: --resume: {last} does not fit this run ({reason})") from None
@@ -246,10 +292,20 @@ def _run(cfg: FinetuneConfig, rt: Runtime, hook: Hook | None) -> dict:
     elif rt.is_main:
         plan.clear_stale()  # --force: the old run's checkpoints go only once the new run is sure to start
 
-    log.info(f"finetune ({cfg.encoder}, init {cfg.init}): batch {batch} x {rt.world_size}, {steps} steps/epoch, "
-             f"up to {cfg.epochs} epochs, patience {cfg.patience}, device {rt.device}")
-    base = {"kind": "finetune", "classes": classes, "preprocess": spec.to_dict(), "args": asdict(cfg), "run": identity,
-            "data_summary": summary, "pretraining": pretraining_summary(init_ckpt), "hardware": rt.hardware()}
+    log.info(
+        f"finetune ({cfg.encoder}, init {cfg.init}): batch {batch} x {rt.world_size}, {steps} steps/epoch, "
+        f"up to {cfg.epochs} epochs, patience {cfg.patience}, device {rt.device}"
+    )
+    base = {
+        "kind": "finetune",
+        "classes": classes,
+        "preprocess": spec.to_dict(),
+        "args": asdict(cfg),
+        "run": identity,
+        "data_summary": summary,
+        "pretraining": pretraining_summary(init_ckpt),
+        "hardware": rt.hardware(),
+    }
     metrics: dict = {"history": history, "best": best, "bad_epochs": bad_epochs}
     for epoch in range(start_epoch, cfg.epochs):
         if bad_epochs >= cfg.patience:
@@ -282,8 +338,11 @@ def _run(cfg: FinetuneConfig, rt: Runtime, hook: Hook | None) -> dict:
         if rt.distributed:
             torch.distributed.all_reduce(loss_sum)
             loss_sum /= rt.world_size
-        row = {"epoch": epoch + 1, "train_loss": float(loss_sum) / max(1, len(batches)),
-               "seconds": time.perf_counter() - t_epoch}
+        row = {
+            "epoch": epoch + 1,
+            "train_loss": float(loss_sum) / max(1, len(batches)),
+            "seconds": time.perf_counter() - t_epoch,
+        }
         if val is not None:
             row["val_loss"], row["val_acc"] = _validate(plain, val.images, val_y, rt, cfg)
         else:
@@ -296,20 +355,31 @@ def _run(cfg: FinetuneConfig, rt: Runtime, hook: Hook | None) -> dict:
             bad_epochs += 1
         metrics = {"history": history, "best": best, "bad_epochs": bad_epochs}
         log.scalars(epoch + 1, **{f"finetune/{k}": v for k, v in row.items() if k != "epoch"})
-        log.info(f"epoch {epoch + 1}: train loss {row['train_loss']:.4f}"
-                 + (f", val loss {row['val_loss']:.4f}, val acc {row['val_acc']:.3f}" if val is not None else "")
-                 + (" *" if improved else ""))
+        log.info(
+            f"epoch {epoch + 1}: train loss {row['train_loss']:.4f}"
+            + (f", val loss {row['val_loss']:.4f}, val acc {row['val_acc']:.3f}" if val is not None else "")
+            + (" *" if improved else "")
+        )
         if rt.is_main:
             state = {**base, "model": plain.state_dict(), "epoch": epoch + 1, "metrics": metrics}
             if improved:
                 save_checkpoint(state, out / "best.pt")
-            save_checkpoint({**state, "optimizer": optimizer.state_dict(), "scheduler": scheduler.state_dict(),
-                             "rng": rng_state(generator)}, last)
+            save_checkpoint(
+                {
+                    **state,
+                    "optimizer": optimizer.state_dict(),
+                    "scheduler": scheduler.state_dict(),
+                    "rng": rng_state(generator),
+                },
+                last,
+            )
         rt.barrier()
         if hook:
             hook("epoch", epoch, len(batches))
     if best is not None and math.isfinite(best["val_loss"]):
-        log.info(f"best epoch {best['epoch']}: val acc {best['val_acc']:.3f}, val loss {best['val_loss']:.4f} "
-                 f"-> {out / 'best.pt'}")
+        log.info(
+            f"best epoch {best['epoch']}: val acc {best['val_acc']:.3f}, val loss {best['val_loss']:.4f} "
+            f"-> {out / 'best.pt'}"
+        )
     log.close()
     return metrics

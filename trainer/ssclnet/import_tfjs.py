@@ -130,8 +130,11 @@ def import_artifact(model_dir: str | Path, *, verify: bool = True) -> dict[str, 
         "hardware": training.get("hardware", "not recorded"),
         "data_summary": training.get("data_summary", "not recorded"),
         "metrics": training.get("validation_metrics", "not recorded"),
-        "imported_from": {"version": card.get("version"), "dtype": card.get("dtype"),
-                          "card_sha256": _sha256(d / CARD_NAME)},
+        "imported_from": {
+            "version": card.get("version"),
+            "dtype": card.get("dtype"),
+            "card_sha256": _sha256(d / CARD_NAME),
+        },
     }
 
 
@@ -152,7 +155,12 @@ def check_parity(model_dir: str | Path, ckpt: dict[str, Any]) -> dict[str, float
     exp = json.loads((d / "parity" / "expected.json").read_text())
     card = json.loads((d / "model-card.json").read_text())
     n, s, _, c = exp["input_shape"]
-    x = np.frombuffer((d / "parity" / "inputs.bin").read_bytes(), "<f4").reshape(n, s, s, c).transpose(0, 3, 1, 2).copy()
+    x = (
+        np.frombuffer((d / "parity" / "inputs.bin").read_bytes(), "<f4")
+        .reshape(n, s, s, c)
+        .transpose(0, 3, 1, 2)
+        .copy()
+    )
     model = Classifier(len(ckpt["classes"]), in_channels=c)
     model.load_state_dict(ckpt["model"])
     model.eval()
@@ -168,8 +176,9 @@ def check_parity(model_dir: str | Path, ckpt: dict[str, Any]) -> dict[str, float
 
 
 def main(argv: list[str] | None = None) -> int:
-    p = argparse.ArgumentParser(prog="python3 -m ssclnet.import_tfjs",
-                                description="exported tfjs model folder -> ssclnet fine-tune checkpoint")
+    p = argparse.ArgumentParser(
+        prog="python3 -m ssclnet.import_tfjs", description="exported tfjs model folder -> ssclnet fine-tune checkpoint"
+    )
     p.add_argument("model_dir", help="an exported model folder (model.json, shards, model-card.json, parity/)")
     p.add_argument("--out", required=True, help="checkpoint file to write (.pt)")
     args = p.parse_args(argv)
@@ -179,9 +188,11 @@ def main(argv: list[str] | None = None) -> int:
     parity = check_parity(args.model_dir, ckpt)
     ckpt["imported_from"]["parity"] = parity
     save_checkpoint(ckpt, args.out)
-    print(f"imported {args.model_dir} ({ckpt['imported_from']['dtype']}) -> {args.out}; parity on "
-          f"{parity['inputs']} inputs: max |dlogit| {parity['max_abs_logit']:.2e}, max |dp| "
-          f"{parity['max_abs_prob']:.2e} (tolerance {parity['tolerance']:.0e})")
+    print(
+        f"imported {args.model_dir} ({ckpt['imported_from']['dtype']}) -> {args.out}; parity on "
+        f"{parity['inputs']} inputs: max |dlogit| {parity['max_abs_logit']:.2e}, max |dp| "
+        f"{parity['max_abs_prob']:.2e} (tolerance {parity['tolerance']:.0e})"
+    )
     return 0
 
 

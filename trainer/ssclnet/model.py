@@ -38,7 +38,10 @@ class ProjectionHead(nn.Module):
     def __init__(self, in_dim: int = FEATURE_DIM, hidden_dim: int = FEATURE_DIM, out_dim: int = PROJECTION_DIM):
         super().__init__()
         self.net = nn.Sequential(
-            nn.Linear(in_dim, hidden_dim), nn.BatchNorm1d(hidden_dim), nn.ReLU(inplace=True), nn.Linear(hidden_dim, out_dim)
+            nn.Linear(in_dim, hidden_dim),
+            nn.BatchNorm1d(hidden_dim),
+            nn.ReLU(inplace=True),
+            nn.Linear(hidden_dim, out_dim),
         )
 
     def forward(self, h: torch.Tensor) -> torch.Tensor:

@@ -55,8 +55,10 @@ class Gaussians:
         return mahalanobis_scores(features, self.means, self.precision)
 
     def to_bytes(self) -> bytes:
-        return (np.ascontiguousarray(self.means, dtype="<f4").tobytes()
-                + np.ascontiguousarray(self.precision, dtype="<f4").tobytes())
+        return (
+            np.ascontiguousarray(self.means, dtype="<f4").tobytes()
+            + np.ascontiguousarray(self.precision, dtype="<f4").tobytes()
+        )
 
     @classmethod
     def from_bytes(cls, data: bytes, n_classes: int, dim: int) -> Gaussians:
@@ -79,7 +81,9 @@ class Gaussians:
         return Gaussians.from_bytes(self.to_bytes(), self.n_classes, self.dim)
 
 
-def fit_gaussians(features: np.ndarray, labels: np.ndarray, n_classes: int, *, shrinkage: str | float = "ledoit-wolf") -> Gaussians:
+def fit_gaussians(
+    features: np.ndarray, labels: np.ndarray, n_classes: int, *, shrinkage: str | float = "ledoit-wolf"
+) -> Gaussians:
     """Class means and the precision of the shared, shrunk covariance of the class-centred features."""
     x = np.asarray(features, dtype=np.float64)
     y = np.asarray(labels, dtype=int)

@@ -43,8 +43,9 @@ def synthetic_slices(n: int = 4, seed: int = 0) -> list[np.ndarray]:
     return out
 
 
-def model_vectors(model, spec: PreprocessSpec, images: list[str] | None = None,
-                  trust: tuple[Any, float, float] | None = None) -> tuple[np.ndarray, dict[str, Any]]:
+def model_vectors(
+    model, spec: PreprocessSpec, images: list[str] | None = None, trust: tuple[Any, float, float] | None = None
+) -> tuple[np.ndarray, dict[str, Any]]:
     """(inputs NHWC float32, expected) where expected holds logits and probabilities from PyTorch; with
     `trust` = (ood.Gaussians, temperature, threshold) also each input's feature-gate `score` (float32
     Gaussians as stored in the artifact), `in_range` and `calibrated_probabilities` (softmax(logits / T))."""

@@ -26,8 +26,8 @@ from __future__ import annotations
 
 import json
 import math
-from functools import lru_cache
 from dataclasses import asdict, dataclass, field
+from functools import lru_cache
 from typing import Any
 
 import numpy as np
@@ -73,7 +73,7 @@ class PreprocessSpec:
         return json.dumps(self.to_dict(), indent=2, sort_keys=True)
 
     @classmethod
-    def from_dict(cls, d: dict[str, Any]) -> "PreprocessSpec":
+    def from_dict(cls, d: dict[str, Any]) -> PreprocessSpec:
         if d.get("version", SPEC_VERSION) != SPEC_VERSION:
             raise ValueError(f"preprocessing spec version {d.get('version')} is not {SPEC_VERSION}")
         known = {f for f in cls.__dataclass_fields__}

@@ -11,17 +11,47 @@ import torch
 
 from . import augment as aug
 from .checkpoint import check_resumable, load_checkpoint, save_checkpoint
-from .data import (HELD_OUT_SPLITS, DataError, check_missing, check_overlaps, list_records, load_dataset, load_images,
-                   parse_splits, rows_fingerprint)
+from .data import (
+    HELD_OUT_SPLITS,
+    DataError,
+    check_missing,
+    check_overlaps,
+    list_records,
+    load_dataset,
+    load_images,
+    parse_splits,
+    rows_fingerprint,
+)
 from .errors import InputError
 from .losses import DEFAULT_TEMPERATURE, nt_xent
 from .model import SimCLRModel
 from .preprocess import PreprocessSpec
 from .runguard import check_resume, plan_run_folder, run_identity
-from .runtime import (RunOptions, Logger, Runtime, progress, progress_enabled, rng_state, seed_everything, set_rng_state,
-                      setup_runtime, teardown_runtime, unwrap)
-from .training import (BatchSource, Hook, effective_batch_size, embed, epoch_batches, epoch_seed, knn_accuracy,
-                       load_encoder_init, place_model, warmup_cosine)
+from .runtime import (
+    Logger,
+    RunOptions,
+    Runtime,
+    progress,
+    progress_enabled,
+    rng_state,
+    seed_everything,
+    set_rng_state,
+    setup_runtime,
+    teardown_runtime,
+    unwrap,
+)
+from .training import (
+    BatchSource,
+    Hook,
+    effective_batch_size,
+    embed,
+    epoch_batches,
+    epoch_seed,
+    knn_accuracy,
+    load_encoder_init,
+    place_model,
+    warmup_cosine,
+)
 
 
 @dataclass
@@ -51,8 +81,16 @@ class SimCLRStep:
     model in one forward pass, NT-Xent, backward, Adam, schedule. Split into `views` (data work) and
     `update` (compute) so the benchmark can time them apart."""
 
-    def __init__(self, model, optimizer, scheduler, rt: Runtime, spec: PreprocessSpec, cfg: PretrainConfig,
-                 generator: torch.Generator) -> None:
+    def __init__(
+        self,
+        model,
+        optimizer,
+        scheduler,
+        rt: Runtime,
+        spec: PreprocessSpec,
+        cfg: PretrainConfig,
+        generator: torch.Generator,
+    ) -> None:
         self.model, self.optimizer, self.scheduler, self.rt = model, optimizer, scheduler, rt
         self.spec, self.cfg, self.generator = spec, cfg, generator
 
@@ -130,16 +168,26 @@ def _run(cfg: PretrainConfig, rt: Runtime, hook: Hook | None) -> dict:
         if not records:
             raise DataError(f"{cfg.data}: no files selected (split {cfg.split})")
         is_csv = str(cfg.data).lower().endswith(".csv")
-        held_out = [r for r in list_records(cfg.data) if r.split in HELD_OUT_SPLITS and r.split not in (splits or [])
-                    ] if is_csv else []
-        for note in check_overlaps(records, {}, held_out, allow_duplicate_rows=cfg.allow_duplicate_rows,
-                                   labels_matter=False):
+        held_out = (
+            [r for r in list_records(cfg.data) if r.split in HELD_OUT_SPLITS and r.split not in (splits or [])]
+            if is_csv
+            else []
+        )
+        for note in check_overlaps(
+            records, {}, held_out, allow_duplicate_rows=cfg.allow_duplicate_rows, labels_matter=False
+        ):
             log.info(f"note: {note}")
     except DataError as e:
         raise InputError(f"pretrain: {e}") from None
-    identity = run_identity("pretrain", cfg, classes=None, preprocess=spec.to_dict(), augmentation=aug.PRETRAIN,
-                            model="SimCLRModel(resnet18 encoder, projection 512-512-128)",
-                            data={"train": rows_fingerprint(records, cfg.data)})
+    identity = run_identity(
+        "pretrain",
+        cfg,
+        classes=None,
+        preprocess=spec.to_dict(),
+        augmentation=aug.PRETRAIN,
+        model="SimCLRModel(resnet18 encoder, projection 512-512-128)",
+        data={"train": rows_fingerprint(records, cfg.data)},
+    )
     last = out / "last.pt"
     ckpt = None
     if plan.resume:  # checked before decoding, not after
@@ -154,8 +202,10 @@ def _run(cfg: PretrainConfig, rt: Runtime, hook: Hook | None) -> dict:
     except DataError as e:
         raise InputError(f"pretrain: {e}") from None
     summary = ds.summary()
-    log.info(f"data: {summary['slices']} slices from {summary['files']} files, {summary['skipped_count']} skipped "
-             f"({time.perf_counter() - t0:.1f} s to decode)")
+    log.info(
+        f"data: {summary['slices']} slices from {summary['files']} files, {summary['skipped_count']} skipped "
+        f"({time.perf_counter() - t0:.1f} s to decode)"
+    )
     for f, why in ds.skipped[:10]:
         log.info(f"  skipped {f}: {why}")
     monitor = _load_monitor(cfg, spec, log) if rt.is_main else None
@@ -183,8 +233,10 @@ def _run(cfg: PretrainConfig, rt: Runtime, hook: Hook | None) -> dict:
     elif rt.is_main:
         plan.clear_stale()  # --force: the old run's checkpoint goes only once the new run is sure to start
 
-    log.info(f"pretrain: {len(ds)} images, {rt.world_size} process(es) x batch {batch}, {steps} steps/epoch, "
-             f"epochs {start_epoch}->{cfg.epochs}, device {rt.device}")
+    log.info(
+        f"pretrain: {len(ds)} images, {rt.world_size} process(es) x batch {batch}, {steps} steps/epoch, "
+        f"epochs {start_epoch}->{cfg.epochs}, device {rt.device}"
+    )
     metrics: dict = {"history": history}
     end_epoch = min(cfg.epochs, cfg.stop_after) if cfg.stop_after else cfg.epochs
     for epoch in range(start_epoch, end_epoch):
@@ -206,8 +258,13 @@ def _run(cfg: PretrainConfig, rt: Runtime, hook: Hook | None) -> dict:
             loss_sum /= rt.world_size
         epoch_loss = float(loss_sum) / max(1, len(batches))
         seconds = time.perf_counter() - t_epoch
-        row = {"epoch": epoch + 1, "loss": epoch_loss, "lr": scheduler.get_last_lr()[0], "seconds": seconds,
-               "pairs_per_s": len(batches) * batch * rt.world_size / max(seconds, 1e-9)}
+        row = {
+            "epoch": epoch + 1,
+            "loss": epoch_loss,
+            "lr": scheduler.get_last_lr()[0],
+            "seconds": seconds,
+            "pairs_per_s": len(batches) * batch * rt.world_size / max(seconds, 1e-9),
+        }
         if monitor is not None and ((epoch + 1) % cfg.monitor_every == 0 or epoch + 1 == end_epoch):
             enc = unwrap(model).encoder
             bank_x, bank_y, val_x, val_y, classes = monitor
@@ -217,16 +274,28 @@ def _run(cfg: PretrainConfig, rt: Runtime, hook: Hook | None) -> dict:
         history.append(row)
         metrics = {"history": history, **{k: v for k, v in row.items() if k != "epoch"}}
         log.scalars(epoch + 1, **{f"pretrain/{k}": v for k, v in row.items() if k != "epoch"})
-        log.info(f"epoch {epoch + 1}/{cfg.epochs}: loss {epoch_loss:.4f}, {row['pairs_per_s']:.0f} pairs/s"
-                 + (f", kNN val acc {row['knn_acc']:.3f}" if "knn_acc" in row else ""))
+        log.info(
+            f"epoch {epoch + 1}/{cfg.epochs}: loss {epoch_loss:.4f}, {row['pairs_per_s']:.0f} pairs/s"
+            + (f", kNN val acc {row['knn_acc']:.3f}" if "knn_acc" in row else "")
+        )
         if rt.is_main:
-            save_checkpoint({
-                "kind": "pretrain", "model": unwrap(model).state_dict(), "preprocess": spec.to_dict(),
-                "epoch": epoch + 1, "optimizer": optimizer.state_dict(), "scheduler": scheduler.state_dict(),
-                "rng": rng_state(generator), "args": asdict(cfg), "run": identity, "metrics": metrics,
-                "data_summary": summary,
-                "hardware": rt.hardware(),
-            }, last)
+            save_checkpoint(
+                {
+                    "kind": "pretrain",
+                    "model": unwrap(model).state_dict(),
+                    "preprocess": spec.to_dict(),
+                    "epoch": epoch + 1,
+                    "optimizer": optimizer.state_dict(),
+                    "scheduler": scheduler.state_dict(),
+                    "rng": rng_state(generator),
+                    "args": asdict(cfg),
+                    "run": identity,
+                    "metrics": metrics,
+                    "data_summary": summary,
+                    "hardware": rt.hardware(),
+                },
+                last,
+            )
         rt.barrier()
         if hook:
             hook("epoch", epoch, len(batches))

@@ -22,9 +22,10 @@ import os
 import re
 import shutil
 import tempfile
+from collections.abc import Iterator
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
 
 from .export import CARD_NAME, VERSION_RE, headline_metrics, sha256_file, verify_artifact
 
@@ -54,12 +55,18 @@ def check_file_name(name: object) -> str:
     if not isinstance(name, str) or not name:
         raise RegistryError(f"card 'files' has a name that is not a string: {name!r}")
     parts = name.split("/")
-    if (name.startswith("/") or "\\" in name or any(p in ("", ".", "..") or p.startswith(".") for p in parts)
-            or not re.fullmatch(r"[A-Za-z0-9._/-]+", name)):
+    if (
+        name.startswith("/")
+        or "\\" in name
+        or any(p in ("", ".", "..") or p.startswith(".") for p in parts)
+        or not re.fullmatch(r"[A-Za-z0-9._/-]+", name)
+    ):
         raise RegistryError(f"card 'files' names {name!r}: not a plain relative path inside the model folder")
     if not any(rx.fullmatch(name) for rx in ALLOWED_FILES):
-        raise RegistryError(f"card 'files' names {name!r}: not a file of the model format "
-                            "(model.json, group*-shard*of*.bin, parity/*.json|bin, ood/*.bin)")
+        raise RegistryError(
+            f"card 'files' names {name!r}: not a file of the model format "
+            "(model.json, group*-shard*of*.bin, parity/*.json|bin, ood/*.bin)"
+        )
     return name
 
 
@@ -89,8 +96,10 @@ def check_card(model_dir: Path) -> dict[str, Any]:
             raise RegistryError(f"refusing to publish: {p} is a symbolic link; publish plain files")
     version = card.get("version")
     if not isinstance(version, str) or not VERSION_RE.fullmatch(version):
-        raise RegistryError(f"refusing to publish: card version {version!r} is not a valid folder name "
-                            "(1-64 of [A-Za-z0-9._-], starting with a letter or digit)")
+        raise RegistryError(
+            f"refusing to publish: card version {version!r} is not a valid folder name "
+            "(1-64 of [A-Za-z0-9._-], starting with a letter or digit)"
+        )
     return card
 
 
@@ -117,8 +126,9 @@ def read_index(registry: str | Path) -> dict[str, Any]:
         raise RegistryError(f"{p} must be a JSON object, not {type(index).__name__}; fix it by hand before publishing")
     index.setdefault("versions", [])
     versions = index["versions"]
-    if not isinstance(versions, list) or not all(isinstance(v, dict) and isinstance(v.get("version"), str)
-                                                 for v in versions):
+    if not isinstance(versions, list) or not all(
+        isinstance(v, dict) and isinstance(v.get("version"), str) for v in versions
+    ):
         raise RegistryError(f"{p}: 'versions' must be a list of objects with a 'version'; fix it by hand")
     return index
 
@@ -190,7 +200,9 @@ def rollback(registry: str | Path, version: str) -> dict[str, Any]:
     """Point `latest` at an already published version."""
     reg = Path(registry)
     if not isinstance(version, str) or not VERSION_RE.fullmatch(version):
-        raise RegistryError(f"{version!r} is not a version name (1-64 of [A-Za-z0-9._-], starting with a letter or digit)")
+        raise RegistryError(
+            f"{version!r} is not a version name (1-64 of [A-Za-z0-9._-], starting with a letter or digit)"
+        )
     with _locked(reg):
         index = read_index(reg)
         known = [v["version"] for v in index["versions"]]
@@ -200,8 +212,10 @@ def rollback(registry: str | Path, version: str) -> dict[str, Any]:
             raise RegistryError(f"{reg / version} is missing its files; refusing to point latest at it")
         entry = next(v for v in index["versions"] if v["version"] == version)
         if entry.get("withdrawn"):
-            raise RegistryError(f"version {version} is withdrawn ({entry.get('withdrawn_reason') or 'no reason given'}); "
-                                "refusing to point latest at it")
+            raise RegistryError(
+                f"version {version} is withdrawn ({entry.get('withdrawn_reason') or 'no reason given'}); "
+                "refusing to point latest at it"
+            )
         index["latest"] = version
         _write_index(reg, index)
     return index
@@ -248,8 +262,10 @@ def withdraw(registry: str | Path, version: str, reason: str) -> dict[str, Any]:
             known = ", ".join(v["version"] for v in index["versions"]) or "none"
             raise RegistryError(f"version {version} is not published in {reg} (known: {known})")
         if index.get("latest") == version:
-            raise RegistryError(f"version {version} is latest; roll back or publish another version first "
-                                "(e.g. --rollback OTHER --withdraw {version} --reason ...)".replace("{version}", version))
+            raise RegistryError(
+                f"version {version} is latest; roll back or publish another version first "
+                "(e.g. --rollback OTHER --withdraw {version} --reason ...)".replace("{version}", version)
+            )
         entry["withdrawn"] = True
         entry["withdrawn_reason"] = reason
         entry["withdrawn_at"] = datetime.now(timezone.utc).isoformat(timespec="seconds")

@@ -22,19 +22,63 @@ IDENTITY_FORMAT = 1
 # Settings that define a run: changing any of them on --resume would continue a different run from the
 # middle of this one (another schedule, data, labels or model), so it is refused.
 IDENTITY_SETTINGS = {
-    "finetune": ("train_split", "val_split", "init", "encoder", "batch_size", "lr", "encoder_lr_scale",
-                 "weight_decay", "label_smoothing", "augment", "seed"),
-    "pretrain": ("split", "init", "batch_size", "lr", "weight_decay", "warmup_epochs", "temperature", "sync_bn",
-                 "seed"),
+    "finetune": (
+        "train_split",
+        "val_split",
+        "init",
+        "encoder",
+        "batch_size",
+        "lr",
+        "encoder_lr_scale",
+        "weight_decay",
+        "label_smoothing",
+        "augment",
+        "seed",
+    ),
+    "pretrain": (
+        "split",
+        "init",
+        "batch_size",
+        "lr",
+        "weight_decay",
+        "warmup_epochs",
+        "temperature",
+        "sync_bn",
+        "seed",
+    ),
 }
 # What --resume may change: how long (more epochs: the cosine schedule stretches, as documented), when to stop,
 # and how the run executes or logs. Nothing here changes what the model learns from.
-RESUME_SAFE = ("epochs", "stop_after", "patience", "workers", "device", "data_device", "amp", "channels_last",
-               "compile", "tensorboard", "quiet", "deterministic", "monitor_every", "monitor_data",
-               "monitor_train_split", "monitor_val_split", "knn_k", "max_missing", "allow_duplicate_rows", "data")
+RESUME_SAFE = (
+    "epochs",
+    "stop_after",
+    "patience",
+    "workers",
+    "device",
+    "data_device",
+    "amp",
+    "channels_last",
+    "compile",
+    "tensorboard",
+    "quiet",
+    "deterministic",
+    "monitor_every",
+    "monitor_data",
+    "monitor_train_split",
+    "monitor_val_split",
+    "knn_k",
+    "max_missing",
+    "allow_duplicate_rows",
+    "data",
+)
 
-FLAG = {"preprocess": "preprocessing (--image-size)", "classes": "classes (order)", "augmentation": "augmentation",
-        "model": "model", "data": "data rows"}
+FLAG = {
+    "preprocess": "preprocessing (--image-size)",
+    "classes": "classes (order)",
+    "augmentation": "augmentation",
+    "model": "model",
+    "data": "data rows",
+}
 
 
 @dataclass
@@ -47,22 +91,27 @@ class FolderPlan:
             p.unlink(missing_ok=True)
 
 
-def plan_run_folder(kind: str, out: Path, *, resume: bool, resume_if_exists: bool = False,
-                    force: bool = False) -> FolderPlan:
+def plan_run_folder(
+    kind: str, out: Path, *, resume: bool, resume_if_exists: bool = False, force: bool = False
+) -> FolderPlan:
     last = out / "last.pt"
     existing = [p for p in (out / "last.pt", out / "best.pt") if p.exists()]
     if force and (resume or resume_if_exists):
         raise InputError(f"{kind}: --force starts a new run and --resume continues one: give one of them")
     if resume:
         if not last.is_file():
-            raise InputError(f"{kind}: --resume: there is no {last} to resume (wrong --out? without --resume a new "
-                             f"run starts there; --resume-if-exists does either)")
+            raise InputError(
+                f"{kind}: --resume: there is no {last} to resume (wrong --out? without --resume a new "
+                f"run starts there; --resume-if-exists does either)"
+            )
         return FolderPlan(resume=True)
     if resume_if_exists and last.is_file():
         return FolderPlan(resume=True)
     if existing and not force:
-        raise InputError(f"{kind}: {out} already holds a run ({', '.join(p.name for p in existing)}); continue it "
-                         f"with --resume, replace it with --force, or choose another --out")
+        raise InputError(
+            f"{kind}: {out} already holds a run ({', '.join(p.name for p in existing)}); continue it "
+            f"with --resume, replace it with --force, or choose another --out"
+        )
     return FolderPlan(resume=False, stale=existing)
 
 
@@ -76,21 +125,40 @@ def _json_safe(value: Any) -> Any:
     return str(value)
 
 
-def run_identity(kind: str, cfg: Any, *, classes: list[str] | None, preprocess: dict, augmentation: Any,
-                 model: str, data: dict[str, dict]) -> dict:
+def run_identity(
+    kind: str,
+    cfg: Any,
+    *,
+    classes: list[str] | None,
+    preprocess: dict,
+    augmentation: Any,
+    model: str,
+    data: dict[str, dict],
+) -> dict:
     settings = {k: getattr(cfg, k, None) for k in IDENTITY_SETTINGS[kind]}
-    return _json_safe({
-        "format": IDENTITY_FORMAT, "kind": kind, "settings": settings, "classes": classes, "preprocess": preprocess,
-        "augmentation": asdict(augmentation) if hasattr(augmentation, "__dataclass_fields__") else augmentation,
-        "model": model, "data": data,
-    })
+    return _json_safe(
+        {
+            "format": IDENTITY_FORMAT,
+            "kind": kind,
+            "settings": settings,
+            "classes": classes,
+            "preprocess": preprocess,
+            "augmentation": asdict(augmentation) if hasattr(augmentation, "__dataclass_fields__") else augmentation,
+            "model": model,
+            "data": data,
+        }
+    )
 
 
 def _legacy_identity(kind: str, ckpt: dict) -> dict:
     """What a checkpoint written before run identities can still tell (its args, classes, preprocessing)."""
     args = ckpt.get("args") or {}
-    return {"kind": kind, "settings": {k: args.get(k) for k in IDENTITY_SETTINGS[kind] if k in args},
-            "classes": ckpt.get("classes"), "preprocess": ckpt.get("preprocess")}
+    return {
+        "kind": kind,
+        "settings": {k: args.get(k) for k in IDENTITY_SETTINGS[kind] if k in args},
+        "classes": ckpt.get("classes"),
+        "preprocess": ckpt.get("preprocess"),
+    }
 
 
 def _short(v: Any) -> str:
@@ -105,8 +173,10 @@ def check_resume(kind: str, ckpt: dict, now: dict, path: Path, log: Callable[[st
     then = ckpt.get("run")
     if not isinstance(then, dict):
         then = _json_safe(_legacy_identity(kind, ckpt))
-        log(f"note: {path} was written by an older ssclnet without a data hash: its settings are checked, its "
-            f"data rows can't be")
+        log(
+            f"note: {path} was written by an older ssclnet without a data hash: its settings are checked, its "
+            f"data rows can't be"
+        )
     changes: list[str] = []
     for key, value in (then.get("settings") or {}).items():
         if key in now["settings"] and now["settings"][key] != value:
@@ -115,8 +185,11 @@ def check_resume(kind: str, ckpt: dict, now: dict, path: Path, log: Callable[[st
         if key in then and then[key] is not None and then[key] != now.get(key):
             a, b = then[key], now.get(key)
             if isinstance(a, dict) and isinstance(b, dict):
-                diff = [f"{k} {_short(a.get(k))} -> {_short(b.get(k))}" for k in sorted(set(a) | set(b))
-                        if a.get(k) != b.get(k)]
+                diff = [
+                    f"{k} {_short(a.get(k))} -> {_short(b.get(k))}"
+                    for k in sorted(set(a) | set(b))
+                    if a.get(k) != b.get(k)
+                ]
                 changes.append(f"{FLAG[key]}: {', '.join(diff)}")
             else:
                 changes.append(f"{FLAG[key]} {_short(a)} -> {_short(b)}")
@@ -125,8 +198,11 @@ def check_resume(kind: str, ckpt: dict, now: dict, path: Path, log: Callable[[st
         if cur != fp:
             changes.append(f"{name} data rows ({_short(fp)}) -> ({_short(cur)})")
     if changes:
-        raise InputError(f"{kind}: --resume refused, {path} belongs to a run with other settings: "
-                         + "; ".join(changes) + ". Resume with the original settings, or start a new run (another "
-                         "--out, or --force). Safe to change on resume: --epochs, --stop-after, --patience, and how "
-                         "the run executes (--workers, --device, --data-device, --amp, --channels-last, --compile, "
-                         "logging, monitor options)")
+        raise InputError(
+            f"{kind}: --resume refused, {path} belongs to a run with other settings: "
+            + "; ".join(changes)
+            + ". Resume with the original settings, or start a new run (another "
+            "--out, or --force). Safe to change on resume: --epochs, --stop-after, --patience, and how "
+            "the run executes (--workers, --device, --data-device, --amp, --channels-last, --compile, "
+            "logging, monitor options)"
+        )

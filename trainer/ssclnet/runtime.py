@@ -69,8 +69,10 @@ class Runtime:
         if self.cuda:
             name = torch.cuda.get_device_name(self.device)
             return f"{self.world_size} x {name} (CUDA {torch.version.cuda}), torch {torch.__version__}"
-        return (f"CPU {platform.machine()} ({os.cpu_count()} cores, {torch.get_num_threads()} threads), "
-                f"{self.world_size} process(es), torch {torch.__version__}")
+        return (
+            f"CPU {platform.machine()} ({os.cpu_count()} cores, {torch.get_num_threads()} threads), "
+            f"{self.world_size} process(es), torch {torch.__version__}"
+        )
 
     def barrier(self) -> None:
         if self.distributed:

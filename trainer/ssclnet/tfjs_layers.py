@@ -52,7 +52,11 @@ def _np(t) -> np.ndarray:
 
 def _conv(g: Graph, name: str, conv: nn.Conv2d, x: str) -> str:
     k, s, p = conv.kernel_size[0], conv.stride[0], conv.padding[0]
-    if conv.kernel_size[0] != conv.kernel_size[1] or conv.stride[0] != conv.stride[1] or conv.padding[0] != conv.padding[1]:
+    if (
+        conv.kernel_size[0] != conv.kernel_size[1]
+        or conv.stride[0] != conv.stride[1]
+        or conv.padding[0] != conv.padding[1]
+    ):
         raise ValueError(f"{name}: only square kernels, strides and paddings are supported")
     if conv.groups != 1 or conv.dilation != (1, 1):
         raise ValueError(f"{name}: grouped or dilated convolutions are not supported")

@@ -4,8 +4,8 @@ the per-epoch shuffle, model placement (channels_last, SyncBN, DDP, compile), LR
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from pathlib import Path
-from typing import Callable
 
 import torch
 from torch import nn
@@ -49,14 +49,16 @@ class BatchSource:
         return self._pinned.to(self.rt.device, non_blocking=True).float()
 
 
-def epoch_batches(n: int, batch_size: int, epoch: int, seed: int, rt: Runtime, shuffle: bool = True,
-                  drop_last: bool = True) -> torch.Tensor | list[torch.Tensor]:
+def epoch_batches(
+    n: int, batch_size: int, epoch: int, seed: int, rt: Runtime, shuffle: bool = True, drop_last: bool = True
+) -> torch.Tensor | list[torch.Tensor]:
     """This rank's batches of one epoch: the same seeded permutation on every rank (DistributedSampler's
     rule: seed + epoch), split between ranks; so a resumed epoch replays exactly the same order."""
     from torch.utils.data import DistributedSampler
 
-    sampler = DistributedSampler(range(n), num_replicas=rt.world_size, rank=rt.rank, shuffle=shuffle,
-                                 seed=seed, drop_last=drop_last)
+    sampler = DistributedSampler(
+        range(n), num_replicas=rt.world_size, rank=rt.rank, shuffle=shuffle, seed=seed, drop_last=drop_last
+    )
     sampler.set_epoch(epoch)
     idx = torch.tensor(list(sampler), dtype=torch.long)
     if drop_last:
@@ -79,8 +81,9 @@ def effective_batch_size(n: int, batch_size: int, rt: Runtime) -> int:
     return min(batch_size, per_rank)
 
 
-def place_model(model: nn.Module, rt: Runtime, *, channels_last: bool, compile: bool,
-                sync_bn: bool = True) -> nn.Module:
+def place_model(
+    model: nn.Module, rt: Runtime, *, channels_last: bool, compile: bool, sync_bn: bool = True
+) -> nn.Module:
     if rt.distributed and sync_bn and rt.cuda:  # (SyncBatchNorm is CUDA-only; CPU/gloo runs are for tests)
         # SimCLR's global BatchNorm: statistics over all ranks, so no rank can solve the task from its own
         # batch statistics (the "information leak" of per-device BN in the SimCLR paper).
@@ -126,20 +129,32 @@ def load_encoder_init(path: str | Path, encoder: nn.Module) -> str:
             state["conv1.weight"] = state["conv1.weight"].sum(dim=1, keepdim=True).repeat(1, want, 1, 1) / want
         what = "ResNet-18 state dict"
     else:
-        raise InputError(f"--init {path}: neither an ssclnet checkpoint nor a ResNet-18 state dict "
-                         f"(it holds a {type(obj).__name__})")
+        raise InputError(
+            f"--init {path}: neither an ssclnet checkpoint nor a ResNet-18 state dict (it holds a {type(obj).__name__})"
+        )
     try:
         missing, unexpected = encoder.load_state_dict(state, strict=False)
     except RuntimeError as e:  # shape mismatches
-        raise InputError(f"--init {path}: weights don't fit the encoder ({str(e).strip().splitlines()[-1][:200]})") from None
+        raise InputError(
+            f"--init {path}: weights don't fit the encoder ({str(e).strip().splitlines()[-1][:200]})"
+        ) from None
     if missing or unexpected:
-        raise InputError(f"--init {path}: weights don't fit the encoder (missing {missing[:3]}, unexpected {unexpected[:3]})")
+        raise InputError(
+            f"--init {path}: weights don't fit the encoder (missing {missing[:3]}, unexpected {unexpected[:3]})"
+        )
     return what
 
 
 @torch.no_grad()
-def embed(encoder: nn.Module, images: torch.Tensor, rt: Runtime, *, batch_size: int = 256,
-          channels_last: bool = False, amp: bool = True) -> torch.Tensor:
+def embed(
+    encoder: nn.Module,
+    images: torch.Tensor,
+    rt: Runtime,
+    *,
+    batch_size: int = 256,
+    channels_last: bool = False,
+    amp: bool = True,
+) -> torch.Tensor:
     """(N, 512) float32 encoder features of already preprocessed images, in eval mode."""
     was_training = encoder.training
     encoder.eval()
@@ -154,8 +169,15 @@ def embed(encoder: nn.Module, images: torch.Tensor, rt: Runtime, *, batch_size: 
     return torch.cat(feats) if feats else torch.empty(0, 512)
 
 
-def knn_accuracy(train_feats: torch.Tensor, train_labels: torch.Tensor, val_feats: torch.Tensor,
-                 val_labels: torch.Tensor, num_classes: int, k: int = 20, t: float = 0.07) -> float:
+def knn_accuracy(
+    train_feats: torch.Tensor,
+    train_labels: torch.Tensor,
+    val_feats: torch.Tensor,
+    val_labels: torch.Tensor,
+    num_classes: int,
+    k: int = 20,
+    t: float = 0.07,
+) -> float:
     """Weighted kNN (cosine similarity, votes exp(sim / t), as in InstDisc/DINO) of val against a train bank."""
     a = nn.functional.normalize(train_feats.float(), dim=1)
     b = nn.functional.normalize(val_feats.float(), dim=1)

@@ -23,14 +23,24 @@ from .calibration import ece, fit_temperature, softmax
 from .evaluation import ECE_BINS, plot_reliability
 
 TUMOUR_EXCLUDE = "notumor"
+MIN_TEMPERATURE = 1.0  # calibration may soften the probabilities, never sharpen them (see _finish_gate)
 
 # The rule the viewer applies before inference (card in_range.metadata; H4 implements it in TypeScript and
 # owns the exact image-type list; this is the Python approximation used by `trust-report`).
 METADATA_RULE: dict[str, Any] = {
     "modalities": ["MR"],
     "max_angle_from_axial_deg": 30,
-    "reject_image_types": ["LOCALIZER", "SCOUT", "MOSAIC", "VFRAME", "PROJECTION IMAGE", "DIFFUSION", "ADC", "TRACEW",
-                           "PERFUSION"],
+    "reject_image_types": [
+        "LOCALIZER",
+        "SCOUT",
+        "MOSAIC",
+        "VFRAME",
+        "PROJECTION IMAGE",
+        "DIFFUSION",
+        "ADC",
+        "TRACEW",
+        "PERFUSION",
+    ],
     "reject_series_descriptions": ["localizer", "localiser", "scout", "survey"],
     "photometric": ["MONOCHROME1", "MONOCHROME2"],
     # The model reads structural slices (T1, T2, FLAIR, PD): echo-planar acquisitions (DWI, fMRI, perfusion) and
@@ -80,8 +90,11 @@ def _recalls(y: np.ndarray, pred: np.ndarray, mask: np.ndarray, classes: list[st
     out = {}
     for i, c in enumerate(classes):
         m = (y == i) & mask
-        out[c] = {"correct": int((pred[m] == i).sum()), "n": int(m.sum()),
-                  "recall": float((pred[m] == i).mean()) if m.any() else float("nan")}
+        out[c] = {
+            "correct": int((pred[m] == i).sum()),
+            "n": int(m.sum()),
+            "recall": float((pred[m] == i).mean()) if m.any() else float("nan"),
+        }
     return out
 
 
@@ -99,9 +112,20 @@ def leak_free_mask(data: str, val_split: str, fit_split: str) -> np.ndarray:
     return np.array([not (r.group and r.group in fit_groups) for r in list_records(data, parse_splits(val_split))])
 
 
-def fit_gate(checkpoint: str, data: str, fit_split: str, val_split: str, test_data: str, test_split: str,
-             out: str | Path, *, target: float = 0.97, leak_free: bool = True, reuse_features: bool = True,
-             log=print) -> dict[str, Any]:
+def fit_gate(
+    checkpoint: str,
+    data: str,
+    fit_split: str,
+    val_split: str,
+    test_data: str,
+    test_split: str,
+    out: str | Path,
+    *,
+    target: float = 0.97,
+    leak_free: bool = True,
+    reuse_features: bool = True,
+    log=print,
+) -> dict[str, Any]:
     """Features of the fit/val/test sets (cached in <out>/features.npz, reused when the checkpoint and the
     selections match), class Gaussians on the fit set, threshold and temperature on val (only its leak-free
     rows unless leak_free=False), figures on test."""
@@ -115,7 +139,9 @@ def fit_gate(checkpoint: str, data: str, fit_split: str, val_split: str, test_da
         log(f"fit-gate: reusing the features in {cache}")
         c = np.load(cache)
         f_fit, y_fit, fit_splits_arr = c["f_fit"], c["y_fit"], c["fit_splits"]
-        f_val, z_val, y_val, f_test, z_test, y_test = (c[k] for k in ("f_val", "z_val", "y_val", "f_test", "z_test", "y_test"))
+        f_val, z_val, y_val, f_test, z_test, y_test = (
+            c[k] for k in ("f_val", "z_val", "y_val", "f_test", "z_test", "y_test")
+        )
     else:
         log(f"fit-gate: decoding {data} [{fit_split}], [{val_split}] and {test_data} [{test_split}]")
         fit = _load(data, fit_split, spec)
@@ -127,18 +153,66 @@ def fit_gate(checkpoint: str, data: str, fit_split: str, val_split: str, test_da
         y_fit, y_val, y_test = (s.label_indices(classes).numpy() for s in (fit, val, test))
         fit_splits_arr = np.asarray(fit.splits, dtype=str)
         out.mkdir(parents=True, exist_ok=True)
-        np.savez_compressed(cache, key=key, f_fit=f_fit, y_fit=y_fit, fit_splits=fit_splits_arr, f_val=f_val,
-                            z_val=z_val, y_val=y_val, f_test=f_test, z_test=z_test, y_test=y_test)
+        np.savez_compressed(
+            cache,
+            key=key,
+            f_fit=f_fit,
+            y_fit=y_fit,
+            fit_splits=fit_splits_arr,
+            f_val=f_val,
+            z_val=z_val,
+            y_val=y_val,
+            f_test=f_test,
+            z_test=z_test,
+            y_test=y_test,
+        )
     keep = leak_free_mask(data, val_split, fit_split) if leak_free else np.ones(len(y_val), bool)
     if len(keep) != len(y_val):
         raise SystemExit("fit-gate: val rows and decoded val images differ (a multi-frame or unreadable file?)")
-    return _finish_gate(out, classes, f_fit, y_fit, fit_splits_arr, f_val, z_val, y_val, keep, f_test, z_test,
-                        y_test, target=target, data=data, fit_split=fit_split, val_split=val_split,
-                        test_split=test_split, checkpoint=checkpoint)
+    return _finish_gate(
+        out,
+        classes,
+        f_fit,
+        y_fit,
+        fit_splits_arr,
+        f_val,
+        z_val,
+        y_val,
+        keep,
+        f_test,
+        z_test,
+        y_test,
+        target=target,
+        data=data,
+        fit_split=fit_split,
+        val_split=val_split,
+        test_split=test_split,
+        checkpoint=checkpoint,
+    )
 
 
-def _finish_gate(out: Path, classes, f_fit, y_fit, fit_splits_arr, f_val, z_val, y_val, keep, f_test, z_test, y_test,
-                 *, target, data, fit_split, val_split, test_split, checkpoint, fitted=None) -> dict[str, Any]:
+def _finish_gate(
+    out: Path,
+    classes,
+    f_fit,
+    y_fit,
+    fit_splits_arr,
+    f_val,
+    z_val,
+    y_val,
+    keep,
+    f_test,
+    z_test,
+    y_test,
+    *,
+    target,
+    data,
+    fit_split,
+    val_split,
+    test_split,
+    checkpoint,
+    fitted=None,
+) -> dict[str, Any]:
     """`fitted` = (Gaussians, s_fit, s_val_all, s_test) skips the fit and the scoring (rethreshold_gate)."""
     from .checkpoint import atomic_write_bytes
 
@@ -150,7 +224,11 @@ def _finish_gate(out: Path, classes, f_fit, y_fit, fit_splits_arr, f_val, z_val,
         g, s_fit, s_val_all, s_test = fitted
     s_val, zv, yv = s_val_all[keep], z_val[keep], y_val[keep]
     thr = ood.threshold_for(s_val, target)
-    t = fit_temperature(zv, yv)
+    t_fitted = fit_temperature(zv, yv)
+    # Only softening is allowed: a fine-tuned network is overconfident (Guo et al. 2017), and the few leak-free
+    # val images it can be fitted on are easy ones, so a fitted T < 1 sharpens what is already too sharp
+    # (rounds 1 and 3 of issue 15: T 0.92 and 0.65 raised the dev test ECE).
+    t = max(t_fitted, MIN_TEMPERATURE)
     ece_before, ece_after = ece(z_test, y_test, 1.0), ece(z_test, y_test, t)
 
     pred_test = z_test.argmax(1)
@@ -158,14 +236,19 @@ def _finish_gate(out: Path, classes, f_fit, y_fit, fit_splits_arr, f_val, z_val,
     fit_splits = {str(sp): int(n) for sp, n in zip(*np.unique(fit_splits_arr, return_counts=True))}
     in_fit_by_split = {sp: ood.in_range_rate(s_fit[fit_splits_arr == sp], thr) for sp in fit_splits}
     per_class = ", ".join(f"{int((yv == i).sum())} {c}" for i, c in enumerate(classes))
-    val_desc = (f"the labeled '{val_split}' split of the dev protocol, only its {int(keep.sum())} of {len(keep)} images "
-                f"without a near-twin (same manifest group) in the training rows ({per_class})"
-                if not keep.all() else f"the labeled '{val_split}' split ({len(keep)} images)")
+    val_desc = (
+        f"the labeled '{val_split}' split of the dev protocol, only its {int(keep.sum())} of {len(keep)} images "
+        f"without a near-twin (same manifest group) in the training rows ({per_class})"
+        if not keep.all()
+        else f"the labeled '{val_split}' split ({len(keep)} images)"
+    )
     gate = {
         "calibration": {
             "method": "temperature",
             "temperature": t,
-            "fitted_on": f"{val_desc}: NLL minimised over T (bounded 1-D search on log T)",
+            "temperature_fitted": t_fitted,
+            "min_temperature": MIN_TEMPERATURE,
+            "fitted_on": f"{val_desc}: NLL minimised over T (bounded 1-D search on log T), then T >= {MIN_TEMPERATURE}",
             "ece_before": ece_before,
             "ece_after": ece_after,
             "bins": ECE_BINS,
@@ -179,17 +262,17 @@ def _finish_gate(out: Path, classes, f_fit, y_fit, fit_splits_arr, f_val, z_val,
             "dim": g.dim,
             "file": ood.FILE,
             "layout": "little-endian float32: means [n_classes x dim] row-major, then precision [dim x dim] "
-                      "row-major (inverse of the Ledoit-Wolf-shrunk shared covariance)",
+            "row-major (inverse of the Ledoit-Wolf-shrunk shared covariance)",
             "score": ood.SCORE_TEXT,
             "threshold": thr,
             "fitted_on": f"encoder features of the training data: {data} splits {fit_split} "
-                         f"({len(s_fit)} rows: {fit_splits}; whole-head slices count once per manifest row)",
+            f"({len(s_fit)} rows: {fit_splits}; whole-head slices count once per manifest row)",
             "shrinkage": g.shrinkage,
             "threshold_set_on": f"{val_desc}: the ceil({target} x n)-th smallest score",
             "in_range_rate_val": ood.in_range_rate(s_val, thr),
             "target_in_range": target,
             "reference": "Lee et al. 2018, 'A Simple Unified Framework for Detecting Out-of-Distribution Samples "
-                         "and Adversarial Attacks' (tied covariance, no input perturbation, one layer)",
+            "and Adversarial Attacks' (tied covariance, no input perturbation, one layer)",
         },
         "summary": {
             "classes": classes,
@@ -207,7 +290,9 @@ def _finish_gate(out: Path, classes, f_fit, y_fit, fit_splits_arr, f_val, z_val,
             "val_in_range_rate_all_100": ood.in_range_rate(s_val_all, thr),
             "test_nll_before": float(_nll(z_test, y_test, 1.0)),
             "test_nll_after": float(_nll(z_test, y_test, t)),
-            "test_ece_by_temperature": {f"{tt:g}": ece(z_test, y_test, tt) for tt in (0.8, 0.9, 1.0, 1.2, 1.4, 1.6, 2.0)},
+            "test_ece_by_temperature": {
+                f"{tt:g}": ece(z_test, y_test, tt) for tt in (0.8, 0.9, 1.0, 1.2, 1.4, 1.6, 2.0)
+            },
         },
     }
     out.mkdir(parents=True, exist_ok=True)
@@ -215,15 +300,26 @@ def _finish_gate(out: Path, classes, f_fit, y_fit, fit_splits_arr, f_val, z_val,
     atomic_write_bytes(out / "gate.json", (json.dumps(gate, indent=2) + "\n").encode())
     for name, temp, e in (("before", 1.0, ece_before), ("after", t, ece_after)):
         p = softmax(z_test, temp)
-        atomic_write_bytes(out / f"reliability-{name}.png",
-                           plot_reliability(p.max(1), (p.argmax(1) == y_test).astype(float), e))
-    np.savez_compressed(out / "scores.npz", val=s_val_all, val_used=keep, test=s_test, fit=s_fit, test_logits=z_test,
-                        test_y=y_test, val_logits=z_val, val_y=y_val)
+        atomic_write_bytes(
+            out / f"reliability-{name}.png", plot_reliability(p.max(1), (p.argmax(1) == y_test).astype(float), e)
+        )
+    np.savez_compressed(
+        out / "scores.npz",
+        val=s_val_all,
+        val_used=keep,
+        test=s_test,
+        fit=s_fit,
+        test_logits=z_test,
+        test_y=y_test,
+        val_logits=z_val,
+        val_y=y_val,
+    )
     return gate
 
 
-def rethreshold_gate(out: str | Path, *, data: str, fit_split: str, val_split: str, target: float = 0.97,
-                     leak_free: bool = True) -> dict[str, Any]:
+def rethreshold_gate(
+    out: str | Path, *, data: str, fit_split: str, val_split: str, target: float = 0.97, leak_free: bool = True
+) -> dict[str, Any]:
     """Redo the threshold and the temperature of a fitted gate folder from its saved scores and logits
     (scores.npz, gaussians.bin, gate.json), e.g. with the leak-free val selection; the Gaussians are unchanged."""
     out = Path(out)
@@ -238,10 +334,27 @@ def rethreshold_gate(out: str | Path, *, data: str, fit_split: str, val_split: s
     fit_splits_arr = np.asarray([r.split or "" for r in list_records(data, parse_splits(fit_split))], dtype=str)
     if len(fit_splits_arr) != len(z["fit"]):
         raise SystemExit("rethreshold: the fit rows of the manifest and the saved scores differ")
-    gate = _finish_gate(out, classes, None, None, fit_splits_arr, None, z["val_logits"], z["val_y"], keep, None,
-                        z["test_logits"], z["test_y"], target=target, data=data, fit_split=fit_split,
-                        val_split=val_split, test_split=old["calibration"]["ece_measured_on"].split("'")[1],
-                        checkpoint=old["summary"]["checkpoint"], fitted=(g, z["fit"], z["val"], z["test"]))
+    gate = _finish_gate(
+        out,
+        classes,
+        None,
+        None,
+        fit_splits_arr,
+        None,
+        z["val_logits"],
+        z["val_y"],
+        keep,
+        None,
+        z["test_logits"],
+        z["test_y"],
+        target=target,
+        data=data,
+        fit_split=fit_split,
+        val_split=val_split,
+        test_split=old["calibration"]["ece_measured_on"].split("'")[1],
+        checkpoint=old["summary"]["checkpoint"],
+        fitted=(g, z["fit"], z["val"], z["test"]),
+    )
     return gate
 
 
@@ -323,9 +436,10 @@ def _acquisition_reason(ds, rule: dict[str, Any], frame_item) -> str | None:
     """Echo-planar or coarse-grid acquisitions (the last two checks of the viewer's rule)."""
     value = ds.get("ScanningSequence") or []
     sequences = [str(v).upper() for v in ([value] if isinstance(value, str) else value)]
-    if any(q in sequences for q in rule.get("reject_scanning_sequences", [])) or str(
-        ds.get("EchoPlanarPulseSequence", "")
-    ).upper() == "YES":
+    if (
+        any(q in sequences for q in rule.get("reject_scanning_sequences", []))
+        or str(ds.get("EchoPlanarPulseSequence", "")).upper() == "YES"
+    ):
         return "an echo-planar image (DWI, fMRI or perfusion)"
     spacing = frame_item("", "PixelMeasuresSequence", "PixelSpacing") or ds.get("PixelSpacing")
     try:
@@ -342,13 +456,24 @@ def _acquisition_reason(ds, rule: dict[str, Any], frame_item) -> str | None:
 
 def _series_files(folder: Path) -> list[Path]:
     skip = {"SOURCE.txt", "README.md", "manifest.csv"}
-    return sorted(p for p in folder.iterdir() if p.is_file() and p.name not in skip
-                  and not p.name.startswith(("LICENSE", ".")))
+    return sorted(
+        p for p in folder.iterdir() if p.is_file() and p.name not in skip and not p.name.startswith(("LICENSE", "."))
+    )
 
 
-def trust_report(model, classes: list[str], spec, gaussians: ood.Gaussians, threshold: float, temperature: float,
-                 series_csv: str | Path, dev: str | None, dev_split: str = "test", val_split: str | None = "val",
-                 sweep: tuple[float, ...] = (0.95, 0.97, 0.98, 0.99, 1.0)) -> dict[str, Any]:
+def trust_report(
+    model,
+    classes: list[str],
+    spec,
+    gaussians: ood.Gaussians,
+    threshold: float,
+    temperature: float,
+    series_csv: str | Path,
+    dev: str | None,
+    dev_split: str = "test",
+    val_split: str | None = "val",
+    sweep: tuple[float, ...] = (0.95, 0.97, 0.98, 0.99, 1.0),
+) -> dict[str, Any]:
     """Per benchmark series and on the dev test split: what the feature gate declines and what is called."""
     from .imageio import UnreadableImage, read_slices
 
@@ -383,8 +508,12 @@ def trust_report(model, classes: list[str], spec, gaussians: ood.Gaussians, thre
                     slice_names.append(f.name if k == 0 else f"{f.name}#{k}")
             except (UnreadableImage, Exception) as e:  # counted, never fatal
                 unreadable.append(f"{f.name}: {type(e).__name__}: {str(e)[:120]}")
-        entry: dict[str, Any] = {"series": folder.name, "expected": r.get("expected", ""), "slices": len(slices),
-                                 "unreadable_files": unreadable}
+        entry: dict[str, Any] = {
+            "series": folder.name,
+            "expected": r.get("expected", ""),
+            "slices": len(slices),
+            "unreadable_files": unreadable,
+        }
         if slices:
             import torch
 
@@ -395,8 +524,11 @@ def trust_report(model, classes: list[str], spec, gaussians: ood.Gaussians, thre
             conf = softmax(logits, temperature).max(1)
             meta_ok = np.array([m is None for m in meta])
             entry["metadata_declined"] = int((~meta_ok).sum())
-            entry["metadata_reasons"] = {k: int(v) for k, v in zip(*np.unique([m for m in meta if m], return_counts=True))} \
-                if (~meta_ok).any() else {}
+            entry["metadata_reasons"] = (
+                {k: int(v) for k, v in zip(*np.unique([m for m in meta if m], return_counts=True))}
+                if (~meta_ok).any()
+                else {}
+            )
             entry["score_median"] = float(np.median(scores))
             entry["gates"] = {}
             for name, thr in thresholds.items():
@@ -411,14 +543,28 @@ def trust_report(model, classes: list[str], spec, gaussians: ood.Gaussians, thre
             entry["median_calibrated_confidence"] = float(np.median(conf))
             # per-slice rows of every tumour call (before any gate): which slice, how sure, and which gate stops it
             entry["tumour_slices"] = [
-                {"index": int(i), "file": slice_names[i], "class": classes[int(pred[i])],
-                 "p_calibrated": round(float(conf[i]), 4), "score": round(float(scores[i]), 2),
-                 "metadata": meta[i], "in_range_chosen": bool(meta_ok[i] and scores[i] <= threshold)}
-                for i in range(len(pred)) if int(pred[i]) != notumor]
+                {
+                    "index": int(i),
+                    "file": slice_names[i],
+                    "class": classes[int(pred[i])],
+                    "p_calibrated": round(float(conf[i]), 4),
+                    "score": round(float(scores[i]), 2),
+                    "metadata": meta[i],
+                    "in_range_chosen": bool(meta_ok[i] and scores[i] <= threshold),
+                }
+                for i in range(len(pred))
+                if int(pred[i]) != notumor
+            ]
         series_out.append(entry)
 
-    report: dict[str, Any] = {"report_format": 1, "classes": classes, "threshold": threshold,
-                              "temperature": temperature, "thresholds": thresholds, "series": series_out}
+    report: dict[str, Any] = {
+        "report_format": 1,
+        "classes": classes,
+        "threshold": threshold,
+        "temperature": temperature,
+        "thresholds": thresholds,
+        "series": series_out,
+    }
     if dev:
         test = _load(dev, dev_split, spec)
         ft, zt = forward_features(model, test.images)
@@ -428,9 +574,12 @@ def trust_report(model, classes: list[str], spec, gaussians: ood.Gaussians, thre
         report["dev"] = {"split": dev_split, "n": int(len(yt)), "accuracy": float((pt == yt).mean()), "gates": {}}
         for name, thr in thresholds.items():
             m = st <= thr
-            report["dev"]["gates"][name] = {"threshold": thr, "in_range_rate": float(m.mean()),
-                                            "recall_in_range": _recalls(yt, pt, m, classes),
-                                            "ece_in_range_calibrated": ece(zt[m], yt[m], temperature)}
+            report["dev"]["gates"][name] = {
+                "threshold": thr,
+                "in_range_rate": float(m.mean()),
+                "recall_in_range": _recalls(yt, pt, m, classes),
+                "ece_in_range_calibrated": ece(zt[m], yt[m], temperature),
+            }
         report["dev"]["recall_all"] = _recalls(yt, pt, np.ones(len(yt), bool), classes)
         report["dev"]["ece_before"] = ece(zt, yt, 1.0)
         report["dev"]["ece_after"] = ece(zt, yt, temperature)
@@ -442,8 +591,13 @@ def _calls(pred: np.ndarray, in_range: np.ndarray, classes: list[str], notumor: 
     n = len(pred)
     called = {c: int(((pred == i) & in_range).sum()) for i, c in enumerate(classes)}
     tumour = sum(v for i, (c, v) in enumerate(called.items()) if i != notumor)
-    return {"declined": int((~in_range).sum()), "called": called, "tumour": int(tumour),
-            "tumour_rate": tumour / n if n else 0.0, "declined_rate": float((~in_range).mean()) if n else 0.0}
+    return {
+        "declined": int((~in_range).sum()),
+        "called": called,
+        "tumour": int(tumour),
+        "tumour_rate": tumour / n if n else 0.0,
+        "declined_rate": float((~in_range).mean()) if n else 0.0,
+    }
 
 
 def _totals(series: list[dict], gate_names: list[str]) -> dict[str, Any]:
@@ -457,8 +611,11 @@ def _totals(series: list[dict], gate_names: list[str]) -> dict[str, Any]:
                 dec = sum(s["gates"][g][mode]["declined"] for s in ss)
                 tum = sum(s["gates"][g][mode]["tumour"] for s in ss)
                 out[exp]["gates"].setdefault(g, {})[mode] = {
-                    "declined": dec, "tumour": tum,
-                    "declined_rate": dec / n if n else 0.0, "tumour_rate": tum / n if n else 0.0}
+                    "declined": dec,
+                    "tumour": tum,
+                    "declined_rate": dec / n if n else 0.0,
+                    "tumour_rate": tum / n if n else 0.0,
+                }
         out[exp]["no_gate_tumour_rate"] = sum(s["no_gate"]["tumour"] for s in ss) / n if n else 0.0
     return out
 
@@ -466,38 +623,60 @@ def _totals(series: list[dict], gate_names: list[str]) -> dict[str, Any]:
 def format_report(rep: dict[str, Any], gate: str = "chosen") -> str:
     classes = rep["classes"]
     short = [c[:4] for c in classes]
-    lines = [f"threshold ({gate}) {rep['thresholds'][gate]:.2f}, temperature {rep['temperature']:.3f}", "",
-             f"{'series':<48} {'expected':<19} {'n':>4} {'meta':>4} {'feat':>4} " + " ".join(f"{s:>4}" for s in short)
-             + "  tumour%  (features only: decl, tumour%)"]
+    lines = [
+        f"threshold ({gate}) {rep['thresholds'][gate]:.2f}, temperature {rep['temperature']:.3f}",
+        "",
+        f"{'series':<48} {'expected':<19} {'n':>4} {'meta':>4} {'feat':>4} "
+        + " ".join(f"{s:>4}" for s in short)
+        + "  tumour%  (features only: decl, tumour%)",
+    ]
     for s in rep["series"]:
         if not s["slices"]:
-            lines.append(f"{s['series']:<48} {s['expected']:<19} {0:>4}  unreadable: {len(s['unreadable_files'])} file(s)")
+            lines.append(
+                f"{s['series']:<48} {s['expected']:<19} {0:>4}  unreadable: {len(s['unreadable_files'])} file(s)"
+            )
             continue
         both = s["gates"][gate]["metadata_and_features"]
         fo = s["gates"][gate]["features_only"]
         feat_only_decl = both["declined"] - s["metadata_declined"]
-        lines.append(f"{s['series']:<48} {s['expected']:<19} {s['slices']:>4} {s['metadata_declined']:>4} "
-                     f"{feat_only_decl:>4} " + " ".join(f"{both['called'][c]:>4}" for c in classes)
-                     + f"  {100 * both['tumour_rate']:6.1f}   ({fo['declined']}, {100 * fo['tumour_rate']:.1f}%)")
-    rows = [(s["series"], t) for s in rep["series"] if s.get("expected") == "notumor-or-abstain"
-            for t in s.get("tumour_slices", [])]
+        lines.append(
+            f"{s['series']:<48} {s['expected']:<19} {s['slices']:>4} {s['metadata_declined']:>4} "
+            f"{feat_only_decl:>4} "
+            + " ".join(f"{both['called'][c]:>4}" for c in classes)
+            + f"  {100 * both['tumour_rate']:6.1f}   ({fo['declined']}, {100 * fo['tumour_rate']:.1f}%)"
+        )
+    rows = [
+        (s["series"], t)
+        for s in rep["series"]
+        if s.get("expected") == "notumor-or-abstain"
+        for t in s.get("tumour_slices", [])
+    ]
     if rows:
         lines += ["", "tumour calls on notumor-or-abstain series (before gates; in = kept by metadata+features gate):"]
-        lines += [f"  {name:<40} #{t['index']:<3} {t['file'][:28]:<28} {t['class']:<10} p {t['p_calibrated']:.3f} "
-                  f"score {t['score']:8.1f} {'in' if t['in_range_chosen'] else 'declined'}" for name, t in rows]
+        lines += [
+            f"  {name:<40} #{t['index']:<3} {t['file'][:28]:<28} {t['class']:<10} p {t['p_calibrated']:.3f} "
+            f"score {t['score']:8.1f} {'in' if t['in_range_chosen'] else 'declined'}"
+            for name, t in rows
+        ]
     lines.append("")
     for exp, t in rep["totals"].items():
         b, f = t["gates"][gate]["metadata_and_features"], t["gates"][gate]["features_only"]
-        lines.append(f"{exp:<19} {t['series']} series, {t['slices']} slices: declined {100 * b['declined_rate']:.1f}%, "
-                     f"tumour {100 * b['tumour_rate']:.1f}% (features only: declined {100 * f['declined_rate']:.1f}%, "
-                     f"tumour {100 * f['tumour_rate']:.1f}%; no gate: tumour {100 * t['no_gate_tumour_rate']:.1f}%)")
+        lines.append(
+            f"{exp:<19} {t['series']} series, {t['slices']} slices: declined {100 * b['declined_rate']:.1f}%, "
+            f"tumour {100 * b['tumour_rate']:.1f}% (features only: declined {100 * f['declined_rate']:.1f}%, "
+            f"tumour {100 * f['tumour_rate']:.1f}%; no gate: tumour {100 * t['no_gate_tumour_rate']:.1f}%)"
+        )
     if "dev" in rep:
         d = rep["dev"]
         g = d["gates"][gate]
-        lines += ["", f"dev {d['split']} (n={d['n']}): accuracy {d['accuracy']:.4f}, in range {100 * g['in_range_rate']:.1f}%, "
-                      f"ECE {d['ece_before']:.4f} -> {d['ece_after']:.4f}",
-                  "  recall (all):      " + ", ".join(f"{c} {v['correct']}/{v['n']}" for c, v in d["recall_all"].items()),
-                  "  recall (in range): " + ", ".join(f"{c} {v['correct']}/{v['n']}" for c, v in g["recall_in_range"].items())]
+        lines += [
+            "",
+            f"dev {d['split']} (n={d['n']}): accuracy {d['accuracy']:.4f}, in range {100 * g['in_range_rate']:.1f}%, "
+            f"ECE {d['ece_before']:.4f} -> {d['ece_after']:.4f}",
+            "  recall (all):      " + ", ".join(f"{c} {v['correct']}/{v['n']}" for c, v in d["recall_all"].items()),
+            "  recall (in range): "
+            + ", ".join(f"{c} {v['correct']}/{v['n']}" for c, v in g["recall_in_range"].items()),
+        ]
     lines += ["", "threshold sweep (metadata+features; declined% abstain, tumour% notumor-or-abstain, dev in-range%):"]
     for name in rep["thresholds"]:
         tot = rep["totals"]
@@ -505,7 +684,9 @@ def format_report(rep: dict[str, Any], gate: str = "chosen") -> str:
         ab_f = tot.get("abstain", {}).get("gates", {}).get(name, {}).get("features_only", {})
         no = tot.get("notumor-or-abstain", {}).get("gates", {}).get(name, {}).get("metadata_and_features", {})
         dv = rep.get("dev", {}).get("gates", {}).get(name, {})
-        lines.append(f"  {name:<10} thr {rep['thresholds'][name]:9.2f}: abstain declined {100 * ab.get('declined_rate', 0):5.1f}% "
-                     f"(features only {100 * ab_f.get('declined_rate', 0):5.1f}%), notumor-or-abstain tumour "
-                     f"{100 * no.get('tumour_rate', 0):4.1f}%, dev in range {100 * dv.get('in_range_rate', float('nan')):5.1f}%")
+        lines.append(
+            f"  {name:<10} thr {rep['thresholds'][name]:9.2f}: abstain declined {100 * ab.get('declined_rate', 0):5.1f}% "
+            f"(features only {100 * ab_f.get('declined_rate', 0):5.1f}%), notumor-or-abstain tumour "
+            f"{100 * no.get('tumour_rate', 0):4.1f}%, dev in range {100 * dv.get('in_range_rate', float('nan')):5.1f}%"
+        )
     return "\n".join(lines)

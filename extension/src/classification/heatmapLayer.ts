@@ -5,6 +5,7 @@
  * flips, window/level and resizing keep it aligned. Click-through; never part of the image data.
  */
 import type { ImagePlacement } from '../host/ohifHost';
+import { appendViewportChild } from './viewportChild';
 
 const LAYER_ATTR = 'data-ssclnet-heatmap';
 
@@ -13,15 +14,22 @@ export function findLayer(element: HTMLElement): HTMLCanvasElement | null {
 }
 
 /** Creates (or returns) the layer canvas on `element` and fills it with `rgba` (width x height). */
-export function setHeatmapImage(element: HTMLElement, rgba: Uint8ClampedArray, width: number, height: number): HTMLCanvasElement {
+export function setHeatmapImage(
+  element: HTMLElement,
+  rgba: Uint8ClampedArray,
+  width: number,
+  height: number,
+): HTMLCanvasElement {
   let layer = findLayer(element);
   if (!layer) {
-    layer = element.ownerDocument.createElement('canvas');
-    layer.setAttribute(LAYER_ATTR, '');
-    layer.setAttribute('data-testid', 'ssclnet-heatmap');
-    Object.assign(layer.style, { position: 'absolute', left: '0px', top: '0px', transformOrigin: '0 0', pointerEvents: 'none', zIndex: '5' });
-    if (getComputedStyle(element).position === 'static') element.style.position = 'relative';
-    element.appendChild(layer);
+    layer = appendViewportChild(element, 'canvas', LAYER_ATTR, 'ssclnet-heatmap', {
+      position: 'absolute',
+      left: '0px',
+      top: '0px',
+      transformOrigin: '0 0',
+      pointerEvents: 'none',
+      zIndex: '5',
+    });
   }
   layer.width = width;
   layer.height = height;
@@ -33,7 +41,10 @@ export function setHeatmapImage(element: HTMLElement, rgba: Uint8ClampedArray, w
 }
 
 /** CSS matrix() mapping the layer's pixel grid (width x height) onto the placement's corners. */
-export function placementMatrix(p: Pick<ImagePlacement, 'width' | 'height' | 'topLeft' | 'topRight' | 'bottomLeft'>, offset: [number, number] = [0, 0]): string {
+export function placementMatrix(
+  p: Pick<ImagePlacement, 'width' | 'height' | 'topLeft' | 'topRight' | 'bottomLeft'>,
+  offset: [number, number] = [0, 0],
+): string {
   const [x0, y0] = p.topLeft;
   const a = (p.topRight[0] - x0) / p.width;
   const b = (p.topRight[1] - y0) / p.width;

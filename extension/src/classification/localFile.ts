@@ -25,7 +25,11 @@ function canvas2d(width: number, height: number): OffscreenCanvasRenderingContex
   return c.getContext('2d');
 }
 
-export async function readLocalFile(file: { name: string; type: string; bytes: Uint8Array }): Promise<{ slice: RawSlice; attributes: DicomAttributes | null }> {
+export async function readLocalFile(file: {
+  name: string;
+  type: string;
+  bytes: Uint8Array;
+}): Promise<{ slice: RawSlice; attributes: DicomAttributes | null }> {
   const { name, type, bytes } = file;
   if (isDicom(name, bytes)) {
     const [first] = await readDicom(bytes);

@@ -4,6 +4,7 @@
  */
 import type { Result } from '../engine/types';
 import { className } from './plainWords';
+import { appendViewportChild } from './viewportChild';
 
 const OVERLAY_ATTR = 'data-ssclnet-overlay';
 export const OVERLAY_COLOR = '#5acce6';
@@ -21,7 +22,11 @@ export function overlayTextFor(c: Result): string {
 }
 
 /** Shows `text` on `element`, or removes the label when text is null. Returns the label element, if any. */
-export function setViewportOverlay(element: HTMLElement | null | undefined, text: string | null, declined = false): HTMLElement | null {
+export function setViewportOverlay(
+  element: HTMLElement | null | undefined,
+  text: string | null,
+  declined = false,
+): HTMLElement | null {
   if (!element) return null;
   let label = element.querySelector<HTMLElement>(`[${OVERLAY_ATTR}]`);
   if (text === null) {
@@ -29,16 +34,18 @@ export function setViewportOverlay(element: HTMLElement | null | undefined, text
     return null;
   }
   if (!label) {
-    label = element.ownerDocument.createElement('div');
-    label.setAttribute(OVERLAY_ATTR, '');
-    label.setAttribute('data-testid', 'ssclnet-overlay');
-    Object.assign(label.style, {
-      position: 'absolute', top: '36px', right: '12px', zIndex: '10', pointerEvents: 'none',
-      background: 'rgba(0, 0, 0, 0.6)', color: OVERLAY_COLOR, font: '600 13px Inter, sans-serif',
-      padding: '2px 6px', borderRadius: '3px',
+    label = appendViewportChild(element, 'div', OVERLAY_ATTR, 'ssclnet-overlay', {
+      position: 'absolute',
+      top: '36px',
+      right: '12px',
+      zIndex: '10',
+      pointerEvents: 'none',
+      background: 'rgba(0, 0, 0, 0.6)',
+      color: OVERLAY_COLOR,
+      font: '600 13px Inter, sans-serif',
+      padding: '2px 6px',
+      borderRadius: '3px',
     });
-    if (getComputedStyle(element).position === 'static') element.style.position = 'relative';
-    element.appendChild(label);
   }
   label.textContent = text;
   label.style.color = declined ? DECLINED_COLOR : OVERLAY_COLOR;

@@ -49,7 +49,9 @@ export function frameFromImageId(imageId: string | undefined): number {
 function checkSize(width: number, height: number): void {
   if (!(width > 0 && height > 0)) throw new PixelPathError(`the image has no pixels (${width}x${height})`);
   if (width * height > MAX_PIXELS) {
-    throw new PixelPathError(`the image is too large to classify here (${width}x${height}; at most ${MAX_PIXELS} pixels)`);
+    throw new PixelPathError(
+      `the image is too large to classify here (${width}x${height}; at most ${MAX_PIXELS} pixels)`,
+    );
   }
 }
 
@@ -75,7 +77,16 @@ export function rawSliceFromImage(image: ImageLike): RawSlice & { frame: number 
   const slope = scaled || channels > 1 ? 1 : (image.slope ?? 1);
   const intercept = scaled || channels > 1 ? 0 : (image.intercept ?? 0);
   const monochrome1 = (image.photometricInterpretation ?? '').trim().toUpperCase() === 'MONOCHROME1';
-  return { data: data as PixelArray, width, height, channels, slope, intercept, monochrome1, frame: frameFromImageId(image.imageId) };
+  return {
+    data: data as PixelArray,
+    width,
+    height,
+    channels,
+    slope,
+    intercept,
+    monochrome1,
+    frame: frameFromImageId(image.imageId),
+  };
 }
 
 /** What a volume viewport gives for the displayed plane. Volumes are always pre-scaled by Cornerstone. */
@@ -89,10 +100,19 @@ export interface VolumeSliceLike {
 export function rawSliceFromVolumeSlice(slice: VolumeSliceLike): RawSlice {
   checkSize(slice.width, slice.height);
   const data = slice.data;
-  if (!data || data.length < slice.width * slice.height) throw new PixelPathError('the displayed plane has no pixel data');
+  if (!data || data.length < slice.width * slice.height)
+    throw new PixelPathError('the displayed plane has no pixel data');
   if (data.length >= slice.width * slice.height * 3) {
     throw new PixelPathError('colour volumes are not supported; open the series in a stack viewport');
   }
   const monochrome1 = (slice.photometricInterpretation ?? '').trim().toUpperCase() === 'MONOCHROME1';
-  return { data: data as PixelArray, width: slice.width, height: slice.height, channels: 1, slope: 1, intercept: 0, monochrome1 };
+  return {
+    data: data as PixelArray,
+    width: slice.width,
+    height: slice.height,
+    channels: 1,
+    slope: 1,
+    intercept: 0,
+    monochrome1,
+  };
 }

@@ -37,7 +37,11 @@ type Loaded = { ok: true; slice: SeriesSlice } | { ok: false; error: unknown };
 /** Runs the series; returns the outcomes so far (fewer than `count` when cancelled). */
 export async function classifySeries(o: SeriesRunOptions): Promise<{ outcomes: SliceOutcome[]; cancelled: boolean }> {
   const outcomes: SliceOutcome[] = [];
-  const read = (i: number): Promise<Loaded> => o.load(i).then((slice) => ({ ok: true as const, slice }), (error) => ({ ok: false as const, error }));
+  const read = (i: number): Promise<Loaded> =>
+    o.load(i).then(
+      (slice) => ({ ok: true as const, slice }),
+      (error) => ({ ok: false as const, error }),
+    );
   let next: Promise<Loaded> | null = o.count > 0 ? read(0) : null;
   for (let index = 0; index < o.count; index++) {
     if (o.isCancelled?.()) return { outcomes, cancelled: true };
@@ -51,12 +55,18 @@ export async function classifySeries(o: SeriesRunOptions): Promise<{ outcomes: S
       let c = slice.identity.sopInstanceUID ? o.cache.get(key) : undefined;
       if (!c) {
         c = await o.classify(slice.raw, slice.attributes);
-        if (c.modelVersion !== o.modelVersion) throw new Error(`result from model ${c.modelVersion}, expected ${o.modelVersion}`);
+        if (c.modelVersion !== o.modelVersion)
+          throw new Error(`result from model ${c.modelVersion}, expected ${o.modelVersion}`);
         if (slice.identity.sopInstanceUID) o.cache.set(key, c);
       }
       outcome = { index, identity: slice.identity, classification: c, error: null };
     } catch (e) {
-      outcome = { index, identity: loaded.ok ? loaded.slice.identity : null, classification: null, error: e instanceof Error ? e.message : String(e) };
+      outcome = {
+        index,
+        identity: loaded.ok ? loaded.slice.identity : null,
+        classification: null,
+        error: e instanceof Error ? e.message : String(e),
+      };
     }
     outcomes.push(outcome);
     o.onProgress?.(outcomes.length, outcomes);

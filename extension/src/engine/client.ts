@@ -5,8 +5,25 @@
  * scroll-latency comparison. Neither imports tfjs: the extension bundle stays free of it.
  */
 import type {
-  ClassifyRequest, CoreMethod, EngineInfo, ExplainRequest, ExplainResult, FileRequest, InferenceCoreLike, InferenceEngine, LoadRequest, ModelInfo,
-  PriorLookupRequest, PriorResults, ReportBuildRequest, ReportBuilt, ReportStoreRequest, ReportStoreResult, Result, WorkerRequest, WorkerResponse,
+  ClassifyRequest,
+  CoreMethod,
+  EngineInfo,
+  ExplainRequest,
+  ExplainResult,
+  FileRequest,
+  InferenceCoreLike,
+  InferenceEngine,
+  LoadRequest,
+  ModelInfo,
+  PriorLookupRequest,
+  PriorResults,
+  ReportBuildRequest,
+  ReportBuilt,
+  ReportStoreRequest,
+  ReportStoreResult,
+  Result,
+  WorkerRequest,
+  WorkerResponse,
 } from './types';
 
 export interface WorkerLike {
@@ -21,8 +38,13 @@ type Pending = { resolve: (v: unknown) => void; reject: (e: Error) => void };
 /** A copy of the slice's pixels that can be transferred (Cornerstone's cached buffer itself is never moved). */
 function transferableSlice(request: ClassifyRequest): { request: ClassifyRequest; transfer: Transferable[] } {
   const data = request.slice.data;
-  const copy = ArrayBuffer.isView(data) ? (data as unknown as { slice: () => ArrayBufferView }).slice() : Float32Array.from(data as ArrayLike<number>);
-  return { request: { ...request, slice: { ...request.slice, data: copy as never } }, transfer: [copy.buffer as ArrayBuffer] };
+  const copy = ArrayBuffer.isView(data)
+    ? (data as unknown as { slice: () => ArrayBufferView }).slice()
+    : Float32Array.from(data as ArrayLike<number>);
+  return {
+    request: { ...request, slice: { ...request.slice, data: copy as never } },
+    transfer: [copy.buffer as ArrayBuffer],
+  };
 }
 
 export class WorkerEngine implements InferenceEngine {
@@ -33,7 +55,8 @@ export class WorkerEngine implements InferenceEngine {
 
   constructor(
     private scriptUrl: string,
-    private createWorker: (url: string) => WorkerLike = (url) => new Worker(url, { type: 'module', name: 'ssclnet-inference' }) as unknown as WorkerLike,
+    private createWorker: (url: string) => WorkerLike = (url) =>
+      new Worker(url, { type: 'module', name: 'ssclnet-inference' }) as unknown as WorkerLike,
   ) {}
 
   private ensureWorker(): WorkerLike {
@@ -126,7 +149,8 @@ export class MainThreadEngine implements InferenceEngine {
 
   constructor(
     private scriptUrl: string,
-    private importModule: (url: string) => Promise<{ createInferenceCore: () => InferenceCoreLike }> = (url) => import(/* webpackIgnore: true */ url),
+    private importModule: (url: string) => Promise<{ createInferenceCore: () => InferenceCoreLike }> = (url) =>
+      import(/* webpackIgnore: true */ url),
   ) {}
 
   private get(): Promise<InferenceCoreLike> {
@@ -188,5 +212,7 @@ export class MainThreadEngine implements InferenceEngine {
 
 /** The engine the configuration asks for. */
 export function createEngine(config: { inference: 'worker' | 'main'; inferenceScriptUrl: string }): InferenceEngine {
-  return config.inference === 'main' ? new MainThreadEngine(config.inferenceScriptUrl) : new WorkerEngine(config.inferenceScriptUrl);
+  return config.inference === 'main'
+    ? new MainThreadEngine(config.inferenceScriptUrl)
+    : new WorkerEngine(config.inferenceScriptUrl);
 }

@@ -18,8 +18,22 @@ import { buildClassificationSR } from '../report/build';
 import { findPriorResults, storeInstances, StoreError, type FetchFn } from '../report/dicomweb';
 import type { BuildInput } from '../report/types';
 import type {
-  ClassifyRequest, EngineInfo, EngineRuntime, ExplainRequest, ExplainResult, FileRequest, InferenceCoreLike, LoadRequest, ModelInfo, PriorLookupRequest,
-  PriorResults, ReportBuildRequest, ReportBuilt, ReportStoreRequest, ReportStoreResult, Result,
+  ClassifyRequest,
+  EngineInfo,
+  EngineRuntime,
+  ExplainRequest,
+  ExplainResult,
+  FileRequest,
+  InferenceCoreLike,
+  LoadRequest,
+  ModelInfo,
+  PriorLookupRequest,
+  PriorResults,
+  ReportBuildRequest,
+  ReportBuilt,
+  ReportStoreRequest,
+  ReportStoreResult,
+  Result,
 } from './types';
 
 const now = (): number => (typeof performance !== 'undefined' ? performance.now() : Date.now());
@@ -41,7 +55,8 @@ export function engineRenderer(): string | null {
   if (typeof document !== 'undefined') return webglRenderer();
   if (typeof OffscreenCanvas === 'undefined') return null;
   try {
-    const gl = (new OffscreenCanvas(1, 1).getContext('webgl2') ?? new OffscreenCanvas(1, 1).getContext('webgl')) as WebGLRenderingContext | null;
+    const gl = (new OffscreenCanvas(1, 1).getContext('webgl2') ??
+      new OffscreenCanvas(1, 1).getContext('webgl')) as WebGLRenderingContext | null;
     if (!gl) return null;
     const ext = gl.getExtension('WEBGL_debug_renderer_info');
     const renderer = String(gl.getParameter(ext ? ext.UNMASKED_RENDERER_WEBGL : gl.RENDERER));
@@ -107,13 +122,22 @@ export class InferenceCore implements InferenceCoreLike {
     await keepOnly(stats.hashes); // a new version replaces the previous one's cached files
     this.runtime = await runtimeInfo(stats);
     return {
-      version: next.version, card: next.card, backend: next.backend, backendReason: next.backendReason, loadMs: next.loadMs, bytes: next.bytes, where: this.where,
+      version: next.version,
+      card: next.card,
+      backend: next.backend,
+      backendReason: next.backendReason,
+      loadMs: next.loadMs,
+      bytes: next.bytes,
+      where: this.where,
       runtime: this.runtime,
     };
   }
 
   async verify(request: LoadRequest): Promise<{ version: string; bytes: number }> {
-    const artifact = await loadVerifiedArtifact(cachingSource(this.source(request.registryUrl, request.indexText)), request.version);
+    const artifact = await loadVerifiedArtifact(
+      cachingSource(this.source(request.registryUrl, request.indexText)),
+      request.version,
+    );
     return { version: artifact.card.version, bytes: artifact.bytes };
   }
 
@@ -151,8 +175,14 @@ export class InferenceCore implements InferenceCoreLike {
     return {
       classification,
       heatmap: {
-        rgba, width: request.slice.width, height: request.slice.height, classIndex, label: loaded.card.classes[classIndex],
-        ms: now() - t0, forwardMs: classification.ms, layer: cam.layer,
+        rgba,
+        width: request.slice.width,
+        height: request.slice.height,
+        classIndex,
+        label: loaded.card.classes[classIndex],
+        ms: now() - t0,
+        forwardMs: classification.ms,
+        layer: cam.layer,
       },
     };
   }
@@ -162,15 +192,22 @@ export class InferenceCore implements InferenceCoreLike {
     const t0 = now();
     const sr = buildClassificationSR(request as unknown as BuildInput);
     return {
-      buffer: sr.buffer, studyInstanceUID: sr.studyInstanceUID, seriesInstanceUID: sr.seriesInstanceUID, sopInstanceUID: sr.sopInstanceUID,
-      groups: sr.groups, bytes: sr.buffer.byteLength, ms: now() - t0,
+      buffer: sr.buffer,
+      studyInstanceUID: sr.studyInstanceUID,
+      seriesInstanceUID: sr.seriesInstanceUID,
+      sopInstanceUID: sr.sopInstanceUID,
+      groups: sr.groups,
+      bytes: sr.buffer.byteLength,
+      ms: now() - t0,
     };
   }
 
   /** STOW-RS of one SR file; a failure is answered as a value with its kind and message for the user. */
   async storeReport(request: ReportStoreRequest): Promise<ReportStoreResult> {
     try {
-      const r = await storeInstances(fetchFn, absolute(request.root), [request.buffer], { expectedSOPInstanceUIDs: [request.sopInstanceUID] });
+      const r = await storeInstances(fetchFn, absolute(request.root), [request.buffer], {
+        expectedSOPInstanceUIDs: [request.sopInstanceUID],
+      });
       return { ok: true, status: r.status, stored: r.stored, warnings: r.warnings };
     } catch (e) {
       if (e instanceof StoreError) return { ok: false, kind: e.kind, status: e.status, message: e.message };
@@ -184,6 +221,12 @@ export class InferenceCore implements InferenceCoreLike {
   }
 
   async info(): Promise<EngineInfo> {
-    return { where: this.where, backend: this.loaded ? tf.getBackend() : '', registeredBackends: Object.keys(tf.engine().registryFactory), modelVersion: this.loaded?.version ?? null, runtime: this.runtime };
+    return {
+      where: this.where,
+      backend: this.loaded ? tf.getBackend() : '',
+      registeredBackends: Object.keys(tf.engine().registryFactory),
+      modelVersion: this.loaded?.version ?? null,
+      runtime: this.runtime,
+    };
   }
 }

@@ -12,7 +12,17 @@ export function createInferenceCore(): InferenceCore {
   return new InferenceCore('main');
 }
 
-const METHODS: CoreMethod[] = ['load', 'verify', 'classify', 'classifyFile', 'info', 'explain', 'buildReport', 'storeReport', 'findPriorResults'];
+const METHODS: CoreMethod[] = [
+  'load',
+  'verify',
+  'classify',
+  'classifyFile',
+  'info',
+  'explain',
+  'buildReport',
+  'storeReport',
+  'findPriorResults',
+];
 
 function transferablesOf(result: unknown): Transferable[] {
   if (!result || typeof result !== 'object') return [];
@@ -27,7 +37,10 @@ interface WorkerScope {
   postMessage: (message: WorkerResponse) => void;
 }
 
-const isWorker = typeof self !== 'undefined' && typeof (globalThis as { WorkerGlobalScope?: unknown }).WorkerGlobalScope !== 'undefined' && typeof (globalThis as { document?: unknown }).document === 'undefined';
+const isWorker =
+  typeof self !== 'undefined' &&
+  typeof (globalThis as { WorkerGlobalScope?: unknown }).WorkerGlobalScope !== 'undefined' &&
+  typeof (globalThis as { document?: unknown }).document === 'undefined';
 
 if (isWorker) {
   const scope = self as unknown as WorkerScope;
@@ -40,7 +53,11 @@ if (isWorker) {
     }
     (core[method] as (a: unknown) => Promise<unknown>)(args).then(
       // Large binary results (a heatmap, an SR file) are transferred, not copied.
-      (result) => (scope.postMessage as (m: WorkerResponse, t?: Transferable[]) => void)({ id, ok: true, result }, transferablesOf(result)),
+      (result) =>
+        (scope.postMessage as (m: WorkerResponse, t?: Transferable[]) => void)(
+          { id, ok: true, result },
+          transferablesOf(result),
+        ),
       (err) => scope.postMessage({ id, ok: false, error: err instanceof Error ? err.message : String(err) }),
     );
   };

@@ -53,7 +53,11 @@ function join(prefix: string, path: string): string {
 }
 
 /** `base` with Cache Storage in front of every file whose SHA-256 is known from models.json or the card. */
-export function cachingSource(base: ArtifactSource, stats: CacheStats = newCacheStats(), storage: CacheStorageLike | null = cacheStorage()): ArtifactSource {
+export function cachingSource(
+  base: ArtifactSource,
+  stats: CacheStats = newCacheStats(),
+  storage: CacheStorageLike | null = cacheStorage(),
+): ArtifactSource {
   if (!storage) return base;
   const expected = new Map<string, string>(); // path from the registry root -> sha256
   let cache: Promise<Cache | null> | null = null;
@@ -62,10 +66,13 @@ export function cachingSource(base: ArtifactSource, stats: CacheStats = newCache
   const learn = (path: string, bytes: Uint8Array, prefix: string): void => {
     try {
       if (path === REGISTRY_INDEX && !prefix) {
-        const index = JSON.parse(decoder.decode(bytes)) as { versions?: { version?: string; path?: string; card_sha256?: string }[] };
+        const index = JSON.parse(decoder.decode(bytes)) as {
+          versions?: { version?: string; path?: string; card_sha256?: string }[];
+        };
         for (const v of index.versions ?? []) {
           const folder = v.path ?? v.version;
-          if (typeof folder === 'string' && typeof v.card_sha256 === 'string' && HEX64.test(v.card_sha256)) expected.set(`${folder}/${CARD_NAME}`, v.card_sha256.toLowerCase());
+          if (typeof folder === 'string' && typeof v.card_sha256 === 'string' && HEX64.test(v.card_sha256))
+            expected.set(`${folder}/${CARD_NAME}`, v.card_sha256.toLowerCase());
         }
       } else if (path === CARD_NAME && expected.has(join(prefix, CARD_NAME))) {
         // Only a card whose hash matched models.json teaches file hashes (read() checked it before we get here).
@@ -114,7 +121,12 @@ export function cachingSource(base: ArtifactSource, stats: CacheStats = newCache
       stats.fetchedFiles += 1;
       if (c && (await sha256Hex(bytes)) === sha) {
         await c
-          .put(keyOf(sha), new Response(bytes as unknown as BodyInit, { headers: { 'content-type': 'application/octet-stream', 'content-length': String(bytes.byteLength) } }))
+          .put(
+            keyOf(sha),
+            new Response(bytes as unknown as BodyInit, {
+              headers: { 'content-type': 'application/octet-stream', 'content-length': String(bytes.byteLength) },
+            }),
+          )
           .catch(() => undefined); // quota or private mode: the model still loads, uncached
         learn(path, bytes, prefix);
       }
@@ -128,7 +140,10 @@ export function cachingSource(base: ArtifactSource, stats: CacheStats = newCache
 }
 
 /** Drops every cached model file whose hash is not in `hashes` (after a load: the previous version goes). */
-export async function keepOnly(hashes: Set<string>, storage: CacheStorageLike | null = cacheStorage()): Promise<number> {
+export async function keepOnly(
+  hashes: Set<string>,
+  storage: CacheStorageLike | null = cacheStorage(),
+): Promise<number> {
   if (!storage || hashes.size === 0) return 0;
   try {
     const cache = await storage.open(MODEL_CACHE_NAME);

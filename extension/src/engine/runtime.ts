@@ -31,7 +31,10 @@ export function configureWasmThreads(requested?: number): void {
   // Threads are opt-in (`wasmThreads` >= 2) for now: in our webpack bundle the threaded build's pthread workers fail
   // ("r is not defined": tfjs serialises its minified Emscripten factory into a blob: worker, which loses the
   // bundle's scope), so by default the single-threaded SIMD build runs, isolated or not.
-  if (!(Number.isInteger(requested) && (requested as number) >= 2) || typeof (globalThis as { document?: unknown }).document !== 'undefined') {
+  if (
+    !(Number.isInteger(requested) && (requested as number) >= 2) ||
+    typeof (globalThis as { document?: unknown }).document !== 'undefined'
+  ) {
     tf.env().set('WASM_HAS_MULTITHREAD_SUPPORT', false);
     setThreadsCount(1);
     return;
@@ -56,7 +59,8 @@ export async function runtimeInfo(cache?: { fetchedBytes: number; cachedBytes: n
       threads = null;
     }
   }
-  const label = backend === 'wasm' ? `wasm${simd ? ' SIMD' : ''}, ${threaded ? `${threads} threads` : '1 thread'}` : backend;
+  const label =
+    backend === 'wasm' ? `wasm${simd ? ' SIMD' : ''}, ${threaded ? `${threads} threads` : '1 thread'}` : backend;
   return {
     backend,
     label,

@@ -144,9 +144,8 @@ export interface PriorLookupRequest {
   studyInstanceUID: string;
 }
 
-/** The engine as the services see it (worker or main thread). */
-export interface InferenceEngine {
-  readonly where: 'worker' | 'main';
+/** The object the inference bundle (dist/ssclnet-inference.js) exports and the worker drives. */
+export interface InferenceCoreLike {
   load(request: LoadRequest): Promise<ModelInfo>;
   /** Reads and checks every file of a version against its SHA-256 without using it. */
   verify(request: LoadRequest): Promise<{ version: string; bytes: number }>;
@@ -159,22 +158,18 @@ export interface InferenceEngine {
   buildReport?(request: ReportBuildRequest): Promise<ReportBuilt>;
   storeReport?(request: ReportStoreRequest): Promise<ReportStoreResult>;
   findPriorResults?(request: PriorLookupRequest): Promise<PriorResults>;
+}
+
+/** The engine as the services see it (worker or main thread): the core's methods, where they run, and dispose. */
+export interface InferenceEngine extends InferenceCoreLike {
+  readonly where: 'worker' | 'main';
   dispose(): void;
 }
 
-/** The object the inference bundle (dist/ssclnet-inference.js) exports and the worker drives. */
-export interface InferenceCoreLike {
-  load(request: LoadRequest): Promise<ModelInfo>;
-  verify(request: LoadRequest): Promise<{ version: string; bytes: number }>;
-  classify(request: ClassifyRequest): Promise<Result>;
-  classifyFile(request: FileRequest): Promise<Result>;
-  info(): Promise<EngineInfo>;
-  explain?(request: ExplainRequest): Promise<ExplainResult>;
-  buildReport?(request: ReportBuildRequest): Promise<ReportBuilt>;
-  storeReport?(request: ReportStoreRequest): Promise<ReportStoreResult>;
-  findPriorResults?(request: PriorLookupRequest): Promise<PriorResults>;
-}
-
 export type CoreMethod = keyof InferenceCoreLike;
-export interface WorkerRequest { id: number; method: CoreMethod; args: unknown }
+export interface WorkerRequest {
+  id: number;
+  method: CoreMethod;
+  args: unknown;
+}
 export type WorkerResponse = { id: number; ok: true; result: unknown } | { id: number; ok: false; error: string };

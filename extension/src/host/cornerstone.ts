@@ -23,7 +23,8 @@ export const CORNERSTONE_UTILITY = '@ohif/extension-cornerstone.utilityModule.co
 
 export function cornerstoneFrom(extensionManager: ExtensionManagerLike | undefined): () => CornerstoneLike | null {
   return () => {
-    const get = extensionManager?.getModuleEntry(CORNERSTONE_UTILITY)?.exports?.getCornerstoneLibraries as (() => { cornerstone?: CornerstoneLike }) | undefined;
+    const get = extensionManager?.getModuleEntry(CORNERSTONE_UTILITY)?.exports?.getCornerstoneLibraries as
+      (() => { cornerstone?: CornerstoneLike }) | undefined;
     try {
       return get?.()?.cornerstone ?? null;
     } catch {

@@ -5,10 +5,23 @@
  */
 import type { ViewerState } from '../viewerState';
 import { sliceEventNames, trackActiveViewport, type TrackedServices } from '../viewportTracker';
-import { jumpToSlice, readDisplayedSlice, seriesSource, type DisplayedSlice, type SeriesSource } from '../classification/displayedSlice';
+import {
+  jumpToSlice,
+  readDisplayedSlice,
+  seriesSource,
+  type DisplayedSlice,
+  type SeriesSource,
+} from '../classification/displayedSlice';
 import type { CornerstoneLike } from './cornerstone';
 import { showInstance, type ShowInstanceServices } from './showInstance';
-import { displayedSeries, imagePlacement, instanceMetadata, onViewportRender, type DisplayedSeries, type ImagePlacement } from './viewportExtras';
+import {
+  displayedSeries,
+  imagePlacement,
+  instanceMetadata,
+  onViewportRender,
+  type DisplayedSeries,
+  type ImagePlacement,
+} from './viewportExtras';
 
 export type { DisplayedSeries, ImagePlacement };
 
@@ -42,6 +55,8 @@ export function createOhifHost(services: TrackedServices, cornerstone: () => Cor
     imagePlacement: (viewportId) => imagePlacement(services, viewportId),
     onViewportRender: (viewportId, cb) => onViewportRender(services, cornerstone(), viewportId, cb),
     showInstance: (series, sop) => showInstance(services as unknown as ShowInstanceServices, series, sop),
-    viewportElement: (viewportId) => (services.cornerstoneViewportService.getCornerstoneViewport(viewportId)?.element as HTMLElement | undefined) ?? null,
+    viewportElement: (viewportId) =>
+      (services.cornerstoneViewportService.getCornerstoneViewport(viewportId)?.element as HTMLElement | undefined) ??
+      null,
   };
 }

@@ -11,13 +11,23 @@ export interface ShowInstanceServices {
   displaySetService: { getActiveDisplaySets?: () => DisplaySetLike[] };
   viewportGridService: {
     getActiveViewportId: () => string | null | undefined;
-    setDisplaySetsForViewport?: (args: { viewportId: string; displaySetInstanceUIDs: string[]; viewportOptions?: Record<string, unknown> }) => unknown;
+    setDisplaySetsForViewport?: (args: {
+      viewportId: string;
+      displaySetInstanceUIDs: string[];
+      viewportOptions?: Record<string, unknown>;
+    }) => unknown;
   };
 }
 
-export async function showInstance(services: ShowInstanceServices, seriesInstanceUID: string, sopInstanceUID: string): Promise<boolean> {
+export async function showInstance(
+  services: ShowInstanceServices,
+  seriesInstanceUID: string,
+  sopInstanceUID: string,
+): Promise<boolean> {
   const sets = services.displaySetService.getActiveDisplaySets?.() ?? [];
-  const ds = sets.find((d) => d.SeriesInstanceUID === seriesInstanceUID && d.instances?.some((i) => i.SOPInstanceUID === sopInstanceUID));
+  const ds = sets.find(
+    (d) => d.SeriesInstanceUID === seriesInstanceUID && d.instances?.some((i) => i.SOPInstanceUID === sopInstanceUID),
+  );
   const viewportId = services.viewportGridService.getActiveViewportId();
   if (!ds || !viewportId || !services.viewportGridService.setDisplaySetsForViewport) return false;
   const index = ds.instances!.findIndex((i) => i.SOPInstanceUID === sopInstanceUID);

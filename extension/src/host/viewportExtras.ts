@@ -39,29 +39,34 @@ interface GeometryViewport {
   canvas?: HTMLCanvasElement;
   getCurrentImageId?: () => string | undefined;
   getImageIds?: () => string[];
-  getImageData?: () => { dimensions?: number[]; imageData?: { indexToWorld?: (ijk: number[]) => number[] } } | undefined;
+  getImageData?: () =>
+    { dimensions?: number[]; imageData?: { indexToWorld?: (ijk: number[]) => number[] } } | undefined;
   worldToCanvas?: (world: number[]) => number[];
 }
 
 const viewportOf = (services: TrackedServices, viewportId?: string): { id: string; vp: GeometryViewport } | null => {
   const id = viewportId ?? services.viewportGridService.getActiveViewportId();
   if (!id) return null;
-  const vp = services.cornerstoneViewportService.getCornerstoneViewport(id) as unknown as GeometryViewport | null | undefined;
+  const vp = services.cornerstoneViewportService.getCornerstoneViewport(id) as unknown as
+    GeometryViewport | null | undefined;
   return vp ? { id, vp } : null;
 };
 
-export function displayedSeries(services: TrackedServices, cs: CornerstoneLike | null, viewportId?: string): DisplayedSeries | null {
+export function displayedSeries(
+  services: TrackedServices,
+  cs: CornerstoneLike | null,
+  viewportId?: string,
+): DisplayedSeries | null {
   const found = viewportOf(services, viewportId);
   if (!found) return null;
   const imageIds = found.vp.getImageIds?.() ?? [];
   const uid = services.viewportGridService.getState().viewports.get(found.id)?.displaySetInstanceUIDs?.[0];
   const ds = (uid ? services.displaySetService.getDisplaySetByUID(uid) : undefined) as
-    | { StudyInstanceUID?: string; SeriesInstanceUID?: string; instances?: { SOPInstanceUID?: string }[] }
-    | undefined;
+    { StudyInstanceUID?: string; SeriesInstanceUID?: string; instances?: { SOPInstanceUID?: string }[] } | undefined;
   if (!ds?.StudyInstanceUID) return null;
   const sopInstanceUIDs = imageIds.map((imageId, i) => {
     const sop = cs?.metaData?.get('sopCommonModule', imageId)?.sopInstanceUID;
-    return typeof sop === 'string' ? sop : ds.instances?.[i]?.SOPInstanceUID ?? '';
+    return typeof sop === 'string' ? sop : (ds.instances?.[i]?.SOPInstanceUID ?? '');
   });
   return {
     viewportId: found.id,
@@ -86,7 +91,8 @@ export function instanceMetadata(cs: CornerstoneLike | null, imageId: string): R
 export function imagePlacement(services: TrackedServices, viewportId: string): ImagePlacement | null {
   const found = viewportOf(services, viewportId);
   const vp = found?.vp;
-  if (!vp || typeof vp.getImageData !== 'function' || typeof vp.worldToCanvas !== 'function' || !vp.getImageIds) return null;
+  if (!vp || typeof vp.getImageData !== 'function' || typeof vp.worldToCanvas !== 'function' || !vp.getImageIds)
+    return null;
   const data = vp.getImageData();
   const toWorld = data?.imageData?.indexToWorld;
   const dims = data?.dimensions;
@@ -98,15 +104,33 @@ export function imagePlacement(services: TrackedServices, viewportId: string): I
     const c = vp.worldToCanvas!(toWorld.call(data!.imageData, [i, j, 0]));
     return [c[0], c[1]];
   };
-  return { width: w, height: h, topLeft: at(-0.5, -0.5), topRight: at(w - 0.5, -0.5), bottomLeft: at(-0.5, h - 0.5), canvas, imageId: vp.getCurrentImageId?.() ?? '' };
+  return {
+    width: w,
+    height: h,
+    topLeft: at(-0.5, -0.5),
+    topRight: at(w - 0.5, -0.5),
+    bottomLeft: at(-0.5, h - 0.5),
+    canvas,
+    imageId: vp.getCurrentImageId?.() ?? '',
+  };
 }
 
 /** Calls `cb` after every draw of the viewport (scroll, pan, zoom, window/level, resize); returns the stop function. */
-export function onViewportRender(services: TrackedServices, cs: CornerstoneLike | null, viewportId: string, cb: () => void): () => void {
-  const element = (services.cornerstoneViewportService.getCornerstoneViewport(viewportId) as unknown as GeometryViewport | null)?.element;
+export function onViewportRender(
+  services: TrackedServices,
+  cs: CornerstoneLike | null,
+  viewportId: string,
+  cb: () => void,
+): () => void {
+  const element = (
+    services.cornerstoneViewportService.getCornerstoneViewport(viewportId) as unknown as GeometryViewport | null
+  )?.element;
   if (!element) return () => undefined;
   const ev = cs?.Enums?.Events ?? {};
-  const names = [ev.IMAGE_RENDERED ?? 'CORNERSTONE_IMAGE_RENDERED', ev.CAMERA_MODIFIED ?? 'CORNERSTONE_CAMERA_MODIFIED'];
+  const names = [
+    ev.IMAGE_RENDERED ?? 'CORNERSTONE_IMAGE_RENDERED',
+    ev.CAMERA_MODIFIED ?? 'CORNERSTONE_CAMERA_MODIFIED',
+  ];
   names.forEach((n) => element.addEventListener(n, cb));
   const ro = typeof ResizeObserver !== 'undefined' ? new ResizeObserver(cb) : null;
   ro?.observe(element);

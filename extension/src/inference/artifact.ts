@@ -50,12 +50,16 @@ async function mustRead(source: ArtifactSource, file: string, fresh = false): Pr
 }
 
 /** The model folder's source and its card bytes, verified against the registry when there is one. */
-async function resolveCard(source: ArtifactSource, version?: string): Promise<{ dir: ArtifactSource; cardBytes: Uint8Array }> {
+async function resolveCard(
+  source: ArtifactSource,
+  version?: string,
+): Promise<{ dir: ArtifactSource; cardBytes: Uint8Array }> {
   const indexBytes = await source.read(REGISTRY_INDEX, { fresh: true });
   if (!indexBytes) {
     if (version) throw new Error(`${source.location}: no ${REGISTRY_INDEX}, so version ${version} can't be chosen`);
     const cardBytes = await source.read(CARD_NAME, { fresh: true });
-    if (!cardBytes) throw new Error(`${source.location}: neither ${REGISTRY_INDEX} (registry) nor ${CARD_NAME} (model folder)`);
+    if (!cardBytes)
+      throw new Error(`${source.location}: neither ${REGISTRY_INDEX} (registry) nor ${CARD_NAME} (model folder)`);
     return { dir: source, cardBytes };
   }
   const index = parseJson<RegistryIndex>(indexBytes, `${source.location}/${REGISTRY_INDEX}`);
@@ -73,7 +77,8 @@ async function resolveCard(source: ArtifactSource, version?: string): Promise<{ 
   // Version folders are immutable, so the card may come from cache; its hash is checked anyway.
   const cardBytes = await mustRead(dir, CARD_NAME);
   const actual = await sha256Hex(cardBytes);
-  if (actual !== entry.card_sha256) throw new IntegrityError(`${entry.version}/${CARD_NAME}`, entry.card_sha256, actual);
+  if (actual !== entry.card_sha256)
+    throw new IntegrityError(`${entry.version}/${CARD_NAME}`, entry.card_sha256, actual);
   return { dir, cardBytes };
 }
 
@@ -83,21 +88,28 @@ function checkCard(card: ModelCard, where: string): void {
   if (!Array.isArray(card.classes) || card.classes.length < 2) throw new Error(`${where}: model card needs 2+ classes`);
   const format = card.card_format ?? 1;
   if (!CARD_FORMATS.includes(format)) {
-    throw new Error(`${where}: card_format ${format} is not supported (this viewer reads ${CARD_FORMATS.join(', ')}); update the viewer`);
+    throw new Error(
+      `${where}: card_format ${format} is not supported (this viewer reads ${CARD_FORMATS.join(', ')}); update the viewer`,
+    );
   }
   const cal = card.calibration;
   if (cal) {
-    if (cal.method !== 'temperature') throw new Error(`${where}: calibration method ${String(cal.method)} is not supported (temperature)`);
+    if (cal.method !== 'temperature')
+      throw new Error(`${where}: calibration method ${String(cal.method)} is not supported (temperature)`);
     if (!(typeof cal.temperature === 'number' && cal.temperature > 0 && Number.isFinite(cal.temperature))) {
       throw new Error(`${where}: calibration.temperature must be a positive number`);
     }
   }
   const gate = card.in_range?.features;
   if (gate) {
-    if (gate.method !== 'mahalanobis-tied') throw new Error(`${where}: feature gate method ${String(gate.method)} is not supported (mahalanobis-tied)`);
-    if (!safeRelativePath(gate.file)) throw new Error(`${where}: in_range.features.file must be a relative path inside the model folder`);
-    if (!(Number.isInteger(gate.dim) && gate.dim > 0)) throw new Error(`${where}: in_range.features.dim must be a positive integer`);
-    if (!(typeof gate.threshold === 'number' && Number.isFinite(gate.threshold))) throw new Error(`${where}: in_range.features.threshold must be a number`);
+    if (gate.method !== 'mahalanobis-tied')
+      throw new Error(`${where}: feature gate method ${String(gate.method)} is not supported (mahalanobis-tied)`);
+    if (!safeRelativePath(gate.file))
+      throw new Error(`${where}: in_range.features.file must be a relative path inside the model folder`);
+    if (!(Number.isInteger(gate.dim) && gate.dim > 0))
+      throw new Error(`${where}: in_range.features.dim must be a positive integer`);
+    if (!(typeof gate.threshold === 'number' && Number.isFinite(gate.threshold)))
+      throw new Error(`${where}: in_range.features.threshold must be a number`);
     if (typeof gate.layer !== 'string' || !gate.layer) throw new Error(`${where}: in_range.features.layer is missing`);
   }
 }
@@ -117,7 +129,9 @@ export async function loadVerifiedArtifact(source: ArtifactSource, version?: str
   for (const group of modelJson.weightsManifest) {
     for (const p of group.paths) {
       if (!safeRelativePath(p) || !/^group\d{1,4}-shard\d{1,4}of\d{1,4}\.bin$/.test(p)) {
-        throw new Error(`${dir.location}/model.json: weight file ${JSON.stringify(p)} is not a shard name of this format`);
+        throw new Error(
+          `${dir.location}/model.json: weight file ${JSON.stringify(p)} is not a shard name of this format`,
+        );
       }
       const bytes = await mustRead(dir, p);
       await verifyBytes(p, bytes, card.files[p]);
@@ -132,7 +146,9 @@ export async function loadVerifiedArtifact(source: ArtifactSource, version?: str
     await verifyBytes(gate.file, gaussians, card.files[gate.file]);
     const want = 4 * (card.classes.length * gate.dim + gate.dim * gate.dim);
     if (gaussians.byteLength !== want) {
-      throw new Error(`${dir.location}/${gate.file} has ${gaussians.byteLength} bytes; ${card.classes.length} classes x ${gate.dim} dims need ${want}`);
+      throw new Error(
+        `${dir.location}/${gate.file} has ${gaussians.byteLength} bytes; ${card.classes.length} classes x ${gate.dim} dims need ${want}`,
+      );
     }
   }
   const total = shards.reduce((n, s) => n + s.byteLength, 0);

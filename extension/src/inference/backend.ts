@@ -33,9 +33,13 @@ export function isSoftwareRenderer(renderer: string): boolean {
 }
 
 /** Backends to try, best first, with the reason for the first choice. */
-export function backendCandidates(preference: BackendPreference, renderer = webglRenderer()): { order: BackendName[]; reason: string } {
+export function backendCandidates(
+  preference: BackendPreference,
+  renderer = webglRenderer(),
+): { order: BackendName[]; reason: string } {
   if (preference !== 'auto') return { order: [preference, 'cpu'], reason: `configured: ${preference}` };
-  if (renderer && !isSoftwareRenderer(renderer)) return { order: ['webgl', 'wasm', 'cpu'], reason: `hardware WebGL (${renderer})` };
+  if (renderer && !isSoftwareRenderer(renderer))
+    return { order: ['webgl', 'wasm', 'cpu'], reason: `hardware WebGL (${renderer})` };
   const reason = renderer ? `WebGL is software-rendered (${renderer})` : 'no WebGL';
   return { order: ['wasm', 'cpu'], reason };
 }
@@ -50,8 +54,13 @@ export interface BackendChoice {
  * `renderer`: the WebGL renderer string when the caller knows it better than `webglRenderer()` can (a Web Worker
  * has no `document`: detect it there with an OffscreenCanvas and pass it; null = no WebGL).
  */
-export async function activateBackend(preference: BackendPreference = 'auto', wasmPaths?: string, renderer?: string | null): Promise<BackendChoice> {
-  const { order, reason } = renderer === undefined ? backendCandidates(preference) : backendCandidates(preference, renderer);
+export async function activateBackend(
+  preference: BackendPreference = 'auto',
+  wasmPaths?: string,
+  renderer?: string | null,
+): Promise<BackendChoice> {
+  const { order, reason } =
+    renderer === undefined ? backendCandidates(preference) : backendCandidates(preference, renderer);
   if (wasmPaths) setWasmPaths(wasmPaths);
   const failures: string[] = [];
   for (const name of [...new Set(order)]) {

@@ -96,9 +96,14 @@ export async function loadModel(options: LoadOptions): Promise<LoadedModel> {
 }
 
 /** Means and precision from `ood/gaussians.bin` (little-endian float32: means [K x D], then precision [D x D]). */
-export function parseGaussians(bytes: Uint8Array, nClasses: number, dim: number): { means: Float64Array; precision: Float64Array } {
+export function parseGaussians(
+  bytes: Uint8Array,
+  nClasses: number,
+  dim: number,
+): { means: Float64Array; precision: Float64Array } {
   const want = 4 * (nClasses * dim + dim * dim);
-  if (bytes.byteLength !== want) throw new Error(`gaussians file has ${bytes.byteLength} bytes; ${nClasses} classes x ${dim} dims need ${want}`);
+  if (bytes.byteLength !== want)
+    throw new Error(`gaussians file has ${bytes.byteLength} bytes; ${nClasses} classes x ${dim} dims need ${want}`);
   const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   const all = new Float64Array(nClasses * dim + dim * dim);
   for (let i = 0; i < all.length; i++) all[i] = view.getFloat32(4 * i, true);
@@ -129,10 +134,13 @@ export function fromLayersModel(
   const size = card.preprocess.input_size;
   const shape = model.inputs[0].shape;
   if (shape[1] !== size || shape[2] !== size || shape[3] !== card.preprocess.channels) {
-    throw new Error(`model input ${JSON.stringify(shape)} does not match the card's ${size}x${size}x${card.preprocess.channels}`);
+    throw new Error(
+      `model input ${JSON.stringify(shape)} does not match the card's ${size}x${size}x${card.preprocess.channels}`,
+    );
   }
   const outputs = model.outputs[0].shape[1];
-  if (outputs !== card.classes.length) throw new Error(`model has ${outputs} outputs, the card ${card.classes.length} classes`);
+  if (outputs !== card.classes.length)
+    throw new Error(`model has ${outputs} outputs, the card ${card.classes.length} classes`);
   const trust = trustFromCard(card, gaussians);
   const layer = (name: string): tf.layers.Layer | null => {
     try {
@@ -142,7 +150,8 @@ export function fromLayersModel(
     }
   };
   const logits = layer(LOGITS_LAYER);
-  if (!logits && (trust.temperature !== null || trust.gate)) throw new Error(`the model has no '${LOGITS_LAYER}' layer, which the card's calibration/feature gate need`);
+  if (!logits && (trust.temperature !== null || trust.gate))
+    throw new Error(`the model has no '${LOGITS_LAYER}' layer, which the card's calibration/feature gate need`);
   let heads: tf.LayersModel | null = null;
   if (logits) {
     const outs: tf.SymbolicTensor[] = [];
@@ -151,14 +160,27 @@ export function fromLayersModel(
       if (!f) throw new Error(`the model has no layer '${trust.gate.layer}' for the feature gate`);
       const fshape = (f.output as tf.SymbolicTensor).shape;
       if (fshape.length !== 2 || fshape[1] !== trust.gate.dim) {
-        throw new Error(`feature layer '${trust.gate.layer}' gives ${JSON.stringify(fshape)}, the card says ${trust.gate.dim} features`);
+        throw new Error(
+          `feature layer '${trust.gate.layer}' gives ${JSON.stringify(fshape)}, the card says ${trust.gate.dim} features`,
+        );
       }
       outs.push(f.output as tf.SymbolicTensor);
     }
     outs.push(logits.output as tf.SymbolicTensor, model.outputs[0]);
     heads = tf.model({ inputs: model.inputs, outputs: outs });
   }
-  return { model, card, version: card.version, backend, backendReason: '', location, loadMs: 0, bytes: 0, trust, heads };
+  return {
+    model,
+    card,
+    version: card.version,
+    backend,
+    backendReason: '',
+    location,
+    loadMs: 0,
+    bytes: 0,
+    trust,
+    heads,
+  };
 }
 
 /** One inference on zeros: compiles shaders / allocates buffers so that the first real call is not slow. */
@@ -209,9 +231,16 @@ export async function forward(loaded: LoadedModel, nhwc: Float32Array, n: number
 }
 
 /** Logits and probabilities for preprocessed NHWC inputs; for parity checks. */
-export async function predictWithLogits(loaded: LoadedModel, nhwc: Float32Array, n: number): Promise<{ logits: number[][]; probabilities: number[][] }> {
+export async function predictWithLogits(
+  loaded: LoadedModel,
+  nhwc: Float32Array,
+  n: number,
+): Promise<{ logits: number[][]; probabilities: number[][] }> {
   const { input_size: s, channels: c } = loaded.card.preprocess;
-  const sub = tf.model({ inputs: loaded.model.inputs, outputs: [loaded.model.getLayer(LOGITS_LAYER).output as tf.SymbolicTensor, loaded.model.outputs[0]] });
+  const sub = tf.model({
+    inputs: loaded.model.inputs,
+    outputs: [loaded.model.getLayer(LOGITS_LAYER).output as tf.SymbolicTensor, loaded.model.outputs[0]],
+  });
   const outs = tf.tidy(() => sub.predict(tf.tensor4d(nhwc, [n, s, s, c])) as tf.Tensor[]);
   try {
     return { logits: (await outs[0].array()) as number[][], probabilities: (await outs[1].array()) as number[][] };
@@ -302,7 +331,15 @@ export function interpret(loaded: LoadedModel, out: ForwardOutputs, i: number, m
 
 /** A result declined before inference (metadata gate): no probabilities. */
 export function declined(loaded: LoadedModel, outOfRange: OutOfRange, ms = 0): Classification {
-  return { probabilities: [], classes: loaded.card.classes, top: DECLINED_TOP(), outOfRange, modelVersion: loaded.version, backend: loaded.backend, ms };
+  return {
+    probabilities: [],
+    classes: loaded.card.classes,
+    top: DECLINED_TOP(),
+    outOfRange,
+    modelVersion: loaded.version,
+    backend: loaded.backend,
+    ms,
+  };
 }
 
 /** The metadata gate with this model's rule: an OutOfRange when declined, else null. */
@@ -325,7 +362,11 @@ export interface ClassifyOptions {
 }
 
 /** Preprocess one raw slice exactly as the card says and classify it (metadata gate first when attributes are given). */
-export async function classify(loaded: LoadedModel, slice: RawSlice, options: ClassifyOptions = {}): Promise<Classification> {
+export async function classify(
+  loaded: LoadedModel,
+  slice: RawSlice,
+  options: ClassifyOptions = {},
+): Promise<Classification> {
   const t0 = now();
   if (options.attributes) {
     const out = checkMetadata(loaded, options.attributes);

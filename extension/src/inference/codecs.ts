@@ -87,7 +87,12 @@ function codec(name: 'charls' | 'libjpeg' | 'openjpeg'): Promise<CodecModule> {
   return p;
 }
 
-async function runEmscripten(name: 'charls' | 'libjpeg' | 'openjpeg', cls: string, data: Uint8Array, layout: FrameLayout): Promise<DecodedFrame> {
+async function runEmscripten(
+  name: 'charls' | 'libjpeg' | 'openjpeg',
+  cls: string,
+  data: Uint8Array,
+  layout: FrameLayout,
+): Promise<DecodedFrame> {
   const mod = await codec(name);
   const decoder = new mod[cls]();
   try {
@@ -95,7 +100,9 @@ async function runEmscripten(name: 'charls' | 'libjpeg' | 'openjpeg', cls: strin
     decoder.decode();
     const info = decoder.getFrameInfo();
     if (info.width !== layout.cols || info.height !== layout.rows) {
-      throw new Error(`the compressed frame is ${info.width}x${info.height}, the header says ${layout.cols}x${layout.rows}`);
+      throw new Error(
+        `the compressed frame is ${info.width}x${info.height}, the header says ${layout.cols}x${layout.rows}`,
+      );
     }
     if (info.componentCount !== layout.samples) {
       throw new Error(`the compressed frame has ${info.componentCount} components, the header says ${layout.samples}`);
@@ -110,7 +117,8 @@ function decodeJpegLossless(data: Uint8Array, layout: FrameLayout): DecodedFrame
   const bytes = layout.bitsAllocated <= 8 ? 1 : 2;
   const out = new LosslessDecoder().decode(data.buffer as ArrayBuffer, data.byteOffset, data.length, bytes);
   const expected = layout.rows * layout.cols * layout.samples;
-  if (out.length < expected) throw new Error(`JPEG lossless frame decoded to ${out.length} samples, expected ${expected}`);
+  if (out.length < expected)
+    throw new Error(`JPEG lossless frame decoded to ${out.length} samples, expected ${expected}`);
   return new Uint8Array(out.buffer, out.byteOffset, expected * bytes);
 }
 
@@ -121,7 +129,8 @@ export function decodeRle(data: Uint8Array, layout: FrameLayout): DecodedFrame {
   const view = new DataView(data.buffer, data.byteOffset, data.byteLength);
   if (data.length < 64) throw new Error('RLE frame shorter than its 64-byte header');
   const segments = view.getUint32(0, true);
-  if (segments !== layout.samples * bps) throw new Error(`RLE frame has ${segments} segments, expected ${layout.samples * bps}`);
+  if (segments !== layout.samples * bps)
+    throw new Error(`RLE frame has ${segments} segments, expected ${layout.samples * bps}`);
   const offsets = Array.from({ length: segments }, (_, i) => view.getUint32(4 + 4 * i, true));
   const pixels = layout.rows * layout.cols;
   const out = new Uint8Array(pixels * layout.samples * bps);
@@ -154,8 +163,11 @@ export async function decodeFrame(syntax: string, data: Uint8Array, layout: Fram
   if (JPEG_LS.includes(syntax)) return runEmscripten('charls', 'JpegLSDecoder', data, layout);
   if (JPEG_2000.includes(syntax)) return runEmscripten('openjpeg', 'J2KDecoder', data, layout);
   if (JPEG_BASELINE.includes(syntax)) {
-    if (layout.bitsAllocated !== 8) throw new Error(`${SYNTAX_NAMES[syntax]} with ${layout.bitsAllocated}-bit samples is not supported (8-bit only)`);
+    if (layout.bitsAllocated !== 8)
+      throw new Error(`${SYNTAX_NAMES[syntax]} with ${layout.bitsAllocated}-bit samples is not supported (8-bit only)`);
     return runEmscripten('libjpeg', 'JPEGDecoder', data, layout);
   }
-  throw new Error(`transfer syntax ${syntax}${SYNTAX_NAMES[syntax] ? ` (${SYNTAX_NAMES[syntax]})` : ''} is not supported`);
+  throw new Error(
+    `transfer syntax ${syntax}${SYNTAX_NAMES[syntax] ? ` (${SYNTAX_NAMES[syntax]})` : ''} is not supported`,
+  );
 }

@@ -63,7 +63,12 @@ function parse(bytes: Uint8Array): dicomParser.DataSet {
     return dicomParser.parseDicom(bytes, { inflater } as dicomParser.ParseDicomOptions);
   } catch (e) {
     if (e instanceof DicomReadError) throw e;
-    const message = e instanceof Error ? e.message : typeof e === 'string' ? e : ((e as { exception?: string })?.exception ?? String(e));
+    const message =
+      e instanceof Error
+        ? e.message
+        : typeof e === 'string'
+          ? e
+          : ((e as { exception?: string })?.exception ?? String(e));
     throw new DicomReadError(`not a readable DICOM file (${message})`);
   }
 }
@@ -76,7 +81,13 @@ function typedPixels(buf: ArrayBuffer, bits: number, signed: boolean): PixelArra
 }
 
 /** Copy of `length` bytes at `offset`, byte-swapped to the platform's little endian when the file is big endian. */
-function frameBuffer(src: Uint8Array, offset: number, length: number, bytesPerSample: number, bigEndian: boolean): ArrayBuffer {
+function frameBuffer(
+  src: Uint8Array,
+  offset: number,
+  length: number,
+  bytesPerSample: number,
+  bigEndian: boolean,
+): ArrayBuffer {
   if (offset + length > src.length) throw new DicomReadError('pixel data is shorter than Rows x Columns x frames');
   const out = src.slice(offset, offset + length);
   if (bigEndian && bytesPerSample > 1) {
@@ -95,7 +106,12 @@ function frameBuffer(src: Uint8Array, offset: number, length: number, bytesPerSa
  * Values as pydicom gives them: signed data sign-extended from Bits Stored, unsigned data masked to Bits Stored
  * (bits above it may hold overlays or garbage, not image data).
  */
-export function fixBitsStored(pixels: PixelArray, bitsStored: number, bitsAllocated: number, signed: boolean): PixelArray {
+export function fixBitsStored(
+  pixels: PixelArray,
+  bitsStored: number,
+  bitsAllocated: number,
+  signed: boolean,
+): PixelArray {
   if (!(bitsStored > 0) || bitsStored >= bitsAllocated) return pixels;
   if (signed) {
     const shift = 32 - bitsStored;
@@ -180,7 +196,10 @@ function rescale(ds: dicomParser.DataSet, f: number): { slope: number; intercept
   const interceptText = str(pvt, 'x00281052') ?? str(ds, 'x00281052');
   const slope = slopeText === undefined ? 1 : parseFloat(slopeText);
   const intercept = interceptText === undefined ? 0 : parseFloat(interceptText);
-  return { slope: Number.isFinite(slope) && slope !== 0 ? slope : 1, intercept: Number.isFinite(intercept) ? intercept : 0 };
+  return {
+    slope: Number.isFinite(slope) && slope !== 0 ? slope : 1,
+    intercept: Number.isFinite(intercept) ? intercept : 0,
+  };
 }
 
 // ---- header and frames ------------------------------------------------------------------------------------
@@ -200,7 +219,10 @@ function header(bytes: Uint8Array): Header {
   const ds = parse(bytes);
   const syntax = str(ds, 'x00020010') ?? '1.2.840.10008.1.2';
   const pixel = ds.elements.x7fe00010;
-  if (!pixel) throw new DicomReadError(`no pixel data (SOP class ${str(ds, 'x00080016') ?? '?'}, modality ${str(ds, 'x00080060') ?? '?'})`);
+  if (!pixel)
+    throw new DicomReadError(
+      `no pixel data (SOP class ${str(ds, 'x00080016') ?? '?'}, modality ${str(ds, 'x00080060') ?? '?'})`,
+    );
   const rows = ds.uint16('x00280010') ?? 0;
   const cols = ds.uint16('x00280011') ?? 0;
   const bitsAllocated = ds.uint16('x00280100') ?? 16;
@@ -212,12 +234,22 @@ function header(bytes: Uint8Array): Header {
   const frames = Math.max(1, parseInt(str(ds, 'x00280008') ?? '1', 10) || 1);
   if (!rows || !cols) throw new DicomReadError('Rows or Columns missing');
   if (bitsAllocated === 1) throw new DicomReadError('1-bit pixel data (overlays/masks) is not an image to classify');
-  if (![8, 16, 32].includes(bitsAllocated)) throw new DicomReadError(`BitsAllocated ${bitsAllocated} is not supported (8, 16 or 32)`);
+  if (![8, 16, 32].includes(bitsAllocated))
+    throw new DicomReadError(`BitsAllocated ${bitsAllocated} is not supported (8, 16 or 32)`);
   if (samples !== 1 && samples !== 3) throw new DicomReadError(`SamplesPerPixel ${samples} is not supported`);
   if (samples === 1 && !photometric.startsWith('MONOCHROME')) {
     throw new DicomReadError(`photometric interpretation ${photometric} is not supported (palette colour?)`);
   }
-  return { ds, syntax, pixel, layout: { rows, cols, samples, bitsAllocated, signed }, bitsStored, planar, photometric, frames };
+  return {
+    ds,
+    syntax,
+    pixel,
+    layout: { rows, cols, samples, bitsAllocated, signed },
+    bitsStored,
+    planar,
+    photometric,
+    frames,
+  };
 }
 
 /** The compressed bytes of frame `f` of encapsulated pixel data. */
@@ -233,16 +265,21 @@ function encapsulatedFrame(h: Header, f: number): Uint8Array {
       return dicomParser.readEncapsulatedImageFrame(ds, pixel, f, dicomParser.createJPEGBasicOffsetTable(ds, pixel));
     }
   } catch (e) {
-    throw new DicomReadError(`frame ${f + 1} of the encapsulated pixel data can't be located (${String((e as Error)?.message ?? e)})`);
+    throw new DicomReadError(
+      `frame ${f + 1} of the encapsulated pixel data can't be located (${String((e as Error)?.message ?? e)})`,
+    );
   }
-  throw new DicomReadError(`${frames} frames in ${fragments.length} fragments without an offset table: frames can't be located`);
+  throw new DicomReadError(
+    `${frames} frames in ${fragments.length} fragments without an offset table: frames can't be located`,
+  );
 }
 
 function slice(h: Header, f: number, bytes: ArrayBuffer): DicomSlice {
   const { ds, layout } = h;
   let pixels = typedPixels(bytes, layout.bitsAllocated, layout.signed);
   const n = layout.rows * layout.cols;
-  if (pixels.length < n * layout.samples) throw new DicomReadError(`frame ${f + 1} decoded to ${pixels.length} samples, expected ${n * layout.samples}`);
+  if (pixels.length < n * layout.samples)
+    throw new DicomReadError(`frame ${f + 1} decoded to ${pixels.length} samples, expected ${n * layout.samples}`);
   if (pixels.length > n * layout.samples) pixels = pixels.subarray(0, n * layout.samples) as PixelArray;
   pixels = fixBitsStored(pixels, h.bitsStored, layout.bitsAllocated, layout.signed);
   // Planar configuration describes native data; decoders (RLE here, JPEG family) give interleaved samples.
@@ -271,7 +308,9 @@ function checkColour(h: Header): void {
     throw new DicomReadError(`colour photometric interpretation ${h.photometric} is not supported`);
   }
   if (h.layout.samples === 3 && h.photometric !== 'RGB' && NATIVE_SYNTAXES[h.syntax]) {
-    throw new DicomReadError(`colour photometric interpretation ${h.photometric} in native data is not supported (RGB only)`);
+    throw new DicomReadError(
+      `colour photometric interpretation ${h.photometric} in native data is not supported (RGB only)`,
+    );
   }
 }
 
@@ -280,7 +319,13 @@ function nativeSlices(h: Header): DicomSlice[] {
   const frameBytes = h.layout.rows * h.layout.cols * h.layout.samples * bytesPerSample;
   const out: DicomSlice[] = [];
   for (let f = 0; f < h.frames; f++) {
-    const buf = frameBuffer(h.ds.byteArray, h.pixel.dataOffset + f * frameBytes, frameBytes, bytesPerSample, NATIVE_SYNTAXES[h.syntax] === 'big');
+    const buf = frameBuffer(
+      h.ds.byteArray,
+      h.pixel.dataOffset + f * frameBytes,
+      frameBytes,
+      bytesPerSample,
+      NATIVE_SYNTAXES[h.syntax] === 'big',
+    );
     out.push(slice(h, f, buf));
   }
   return out;
@@ -318,7 +363,15 @@ export async function readDicom(bytes: Uint8Array): Promise<DicomSlice[]> {
       throw new DicomReadError(`${name} frame ${f + 1} can't be decoded (${String((e as Error)?.message ?? e)})`);
     }
     // Aligned copy: typed views need an offset that is a multiple of the sample size.
-    out.push(slice(h, f, decoded.byteOffset % 4 === 0 && decoded.byteLength === decoded.buffer.byteLength ? (decoded.buffer as ArrayBuffer) : decoded.slice().buffer));
+    out.push(
+      slice(
+        h,
+        f,
+        decoded.byteOffset % 4 === 0 && decoded.byteLength === decoded.buffer.byteLength
+          ? (decoded.buffer as ArrayBuffer)
+          : decoded.slice().buffer,
+      ),
+    );
   }
   return out;
 }
@@ -347,7 +400,9 @@ export function readDicomSlices(bytes: Uint8Array): DicomSlice[] {
     });
   }
   if (isSupportedCompressed(h.syntax)) {
-    throw new DicomReadError(`transfer syntax ${h.syntax} (${SYNTAX_NAMES[h.syntax]}) needs the asynchronous reader (readDicom)`);
+    throw new DicomReadError(
+      `transfer syntax ${h.syntax} (${SYNTAX_NAMES[h.syntax]}) needs the asynchronous reader (readDicom)`,
+    );
   }
   throw unsupported(h.syntax);
 }

@@ -74,7 +74,17 @@ export interface MetadataRule {
 export const DEFAULT_METADATA_RULE: Readonly<MetadataRule> = Object.freeze({
   modalities: ['MR'],
   max_angle_from_axial_deg: 30,
-  reject_image_types: ['LOCALIZER', 'SCOUT', 'MOSAIC', 'VFRAME', 'PROJECTION IMAGE', 'DIFFUSION', 'ADC', 'TRACEW', 'PERFUSION'],
+  reject_image_types: [
+    'LOCALIZER',
+    'SCOUT',
+    'MOSAIC',
+    'VFRAME',
+    'PROJECTION IMAGE',
+    'DIFFUSION',
+    'ADC',
+    'TRACEW',
+    'PERFUSION',
+  ],
   reject_series_descriptions: ['localizer', 'localiser', 'scout', 'survey'],
   photometric: ['MONOCHROME1', 'MONOCHROME2'],
   reject_scanning_sequences: ['EP'],
@@ -84,14 +94,23 @@ export const DEFAULT_METADATA_RULE: Readonly<MetadataRule> = Object.freeze({
 /** The card's rule with defaults for the keys it leaves out; a malformed rule is refused (the model isn't used). */
 export function metadataRule(cardRule?: Partial<MetadataRule> | null): MetadataRule {
   const rule = { ...DEFAULT_METADATA_RULE, ...(cardRule ?? {}) } as MetadataRule;
-  const lists = ['modalities', 'reject_image_types', 'reject_series_descriptions', 'photometric', 'reject_scanning_sequences'] as const;
+  const lists = [
+    'modalities',
+    'reject_image_types',
+    'reject_series_descriptions',
+    'photometric',
+    'reject_scanning_sequences',
+  ] as const;
   for (const k of lists) {
-    if (!Array.isArray(rule[k]) || rule[k].some((v) => typeof v !== 'string')) throw new Error(`model card in_range.metadata.${k} must be a list of strings`);
+    if (!Array.isArray(rule[k]) || rule[k].some((v) => typeof v !== 'string'))
+      throw new Error(`model card in_range.metadata.${k} must be a list of strings`);
   }
   const angle = rule.max_angle_from_axial_deg;
-  if (typeof angle !== 'number' || !(angle >= 0 && angle <= 90)) throw new Error('model card in_range.metadata.max_angle_from_axial_deg must be 0..90');
+  if (typeof angle !== 'number' || !(angle >= 0 && angle <= 90))
+    throw new Error('model card in_range.metadata.max_angle_from_axial_deg must be 0..90');
   const spacing = rule.max_pixel_spacing_mm;
-  if (typeof spacing !== 'number' || !(spacing > 0)) throw new Error('model card in_range.metadata.max_pixel_spacing_mm must be a positive number');
+  if (typeof spacing !== 'number' || !(spacing > 0))
+    throw new Error('model card in_range.metadata.max_pixel_spacing_mm must be a positive number');
   return rule;
 }
 
@@ -168,7 +187,8 @@ export function metadataGate(attrs: DicomAttributes, rule?: Partial<MetadataRule
   const types = [...(attrs.ImageType ?? []), ...(attrs.FrameType ?? [])].map(upper);
   const rejected = r.reject_image_types.map(upper);
   for (const t of rejected) {
-    if (types.includes(t) || (t.includes('\\') && types.join('\\').includes(t))) return IMAGE_TYPE_REASONS[t] ?? `image type ${t}`;
+    if (types.includes(t) || (t.includes('\\') && types.join('\\').includes(t)))
+      return IMAGE_TYPE_REASONS[t] ?? `image type ${t}`;
   }
   if ((attrs.NumberOfImagesInMosaic ?? 0) > 1 && rejected.includes('MOSAIC')) {
     return `a mosaic of many slices (${attrs.NumberOfImagesInMosaic} tiles)`;
@@ -182,7 +202,10 @@ export function metadataGate(attrs: DicomAttributes, rule?: Partial<MetadataRule
     return `not an axial slice (${planeOf(attrs.ImageOrientationPatient)}, ${Math.round(angle)}° from axial)`;
   }
   const sequences = (attrs.ScanningSequence ?? []).map(upper);
-  if (r.reject_scanning_sequences.map(upper).some((q) => sequences.includes(q)) || upper(attrs.EchoPlanarPulseSequence) === 'YES') {
+  if (
+    r.reject_scanning_sequences.map(upper).some((q) => sequences.includes(q)) ||
+    upper(attrs.EchoPlanarPulseSequence) === 'YES'
+  ) {
     return 'an echo-planar image (DWI, fMRI or perfusion): the model reads structural slices such as T1 and T2';
   }
   const spacing = Math.max(...(attrs.PixelSpacing ?? []).filter((v) => Number.isFinite(v) && v > 0), 0);
@@ -193,7 +216,10 @@ export function metadataGate(attrs: DicomAttributes, rule?: Partial<MetadataRule
 }
 
 /** The gate's answer in the shape a Classification carries (`outOfRange`), for a card. */
-export function metadataDecline(card: { in_range?: { metadata?: Partial<MetadataRule> | null } | null } | null | undefined, attrs: DicomAttributes): { stage: 'metadata'; reason: string } | null {
+export function metadataDecline(
+  card: { in_range?: { metadata?: Partial<MetadataRule> | null } | null } | null | undefined,
+  attrs: DicomAttributes,
+): { stage: 'metadata'; reason: string } | null {
   const reason = metadataGate(attrs, card?.in_range?.metadata ?? null);
   return reason === null ? null : { stage: 'metadata', reason };
 }

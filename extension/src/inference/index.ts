@@ -36,5 +36,13 @@ export { summariseSeries, formatSeriesSummary, NO_TUMOUR_CLASS } from './seriesS
 export type { SeriesSlice, SeriesSummary, TumourRun } from './seriesSummary';
 export { OUT_OF_RANGE_LABEL } from './types';
 export type * from './types';
-export { gradcam, gradcamBatch, releaseGradcam, heatmapOnImage, colorize, camLayerName, DEFAULT_CAM_LAYER } from './gradcam';
+export {
+  gradcam,
+  gradcamBatch,
+  releaseGradcam,
+  heatmapOnImage,
+  colorize,
+  camLayerName,
+  DEFAULT_CAM_LAYER,
+} from './gradcam';
 export type { GradCam, GradCamOptions, CamLayer, CamMethod } from './gradcam';

@@ -12,7 +12,9 @@ const SUPPORTED = { fit: 'pad-square-min', resize: 'triangle-antialiased', color
 
 export function checkSpec(spec: PreprocessSpec): void {
   if (spec.version !== SPEC_VERSION) {
-    throw new Error(`preprocessing spec version ${spec.version} is not supported (this viewer implements ${SPEC_VERSION})`);
+    throw new Error(
+      `preprocessing spec version ${spec.version} is not supported (this viewer implements ${SPEC_VERSION})`,
+    );
   }
   for (const [key, value] of Object.entries(SUPPORTED)) {
     if (spec[key] !== undefined && spec[key] !== value) {

@@ -56,7 +56,10 @@ export function shortReason(reason: string): string {
   return reason.replace(/\s*\(.*\)\s*$/, '').trim() || reason;
 }
 
-export function summariseSeries(slices: SeriesSlice[], options: { classes?: string[]; noTumour?: string } = {}): SeriesSummary {
+export function summariseSeries(
+  slices: SeriesSlice[],
+  options: { classes?: string[]; noTumour?: string } = {},
+): SeriesSummary {
   const noTumour = options.noTumour ?? NO_TUMOUR_CLASS;
   const ordered = [...slices].sort((a, b) => a.index - b.index);
   const classes = options.classes ?? ordered.find((s) => s.classification)?.classification?.classes ?? [];
@@ -70,7 +73,14 @@ export function summariseSeries(slices: SeriesSlice[], options: { classes?: stri
   const runs: TumourRun[] = [];
   let open: { label: string; from: number; to: number; lastIndex: number } | null = null;
   const close = (): void => {
-    if (open) runs.push({ label: open.label, from: open.from, to: open.to, count: open.to - open.from + 1, isolated: open.to === open.from });
+    if (open)
+      runs.push({
+        label: open.label,
+        from: open.from,
+        to: open.to,
+        count: open.to - open.from + 1,
+        isolated: open.to === open.from,
+      });
     open = null;
   };
   for (const s of ordered) {
@@ -136,7 +146,10 @@ function reasons(byReason: Record<string, number>): string {
  * One line, e.g. "22 slices: 4 declined (not an axial slice), 15 no tumour, 3 meningioma (slices 6–8)";
  * isolated calls say so: "1 glioma (slice 12, isolated)".
  */
-export function formatSeriesSummary(s: SeriesSummary, options: { noTumour?: string; noTumourText?: string } = {}): string {
+export function formatSeriesSummary(
+  s: SeriesSummary,
+  options: { noTumour?: string; noTumourText?: string } = {},
+): string {
   const noTumour = options.noTumour ?? NO_TUMOUR_CLASS;
   const parts: string[] = [];
   if (s.declined) parts.push(`${s.declined} declined (${reasons(s.declinedByReason)})`);

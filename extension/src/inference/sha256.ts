@@ -3,7 +3,9 @@
 export async function sha256Hex(bytes: Uint8Array): Promise<string> {
   const subtle = globalThis.crypto?.subtle;
   if (!subtle) {
-    throw new Error('WebCrypto (crypto.subtle) is unavailable: serve the viewer over https or localhost to verify models');
+    throw new Error(
+      'WebCrypto (crypto.subtle) is unavailable: serve the viewer over https or localhost to verify models',
+    );
   }
   const digest = await subtle.digest('SHA-256', bytes as unknown as ArrayBuffer);
   return Array.from(new Uint8Array(digest), (b) => b.toString(16).padStart(2, '0')).join('');

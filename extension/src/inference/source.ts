@@ -12,7 +12,10 @@ export interface ArtifactSource {
   sub(path: string): ArtifactSource;
 }
 
-export type FetchLike = (url: string, init?: { cache?: 'no-cache' | 'default' }) => Promise<{
+export type FetchLike = (
+  url: string,
+  init?: { cache?: 'no-cache' | 'default' },
+) => Promise<{
   ok: boolean;
   status: number;
   statusText?: string;

@@ -70,7 +70,11 @@ export interface RegistryIndex {
   /** The administrator's message to viewers (`ssclnet publish --notice TEXT`), e.g. why latest changed. */
   notice?: string;
   versions: {
-    version: string; path: string; card_sha256: string; created?: string; dtype?: string;
+    version: string;
+    path: string;
+    card_sha256: string;
+    created?: string;
+    dtype?: string;
     metrics?: { accuracy?: number | null; macro_f1?: number | null; [key: string]: unknown };
     /** Withdrawn by the administrator (`ssclnet publish --withdraw VERSION --reason TEXT`): never loaded. */
     withdrawn?: boolean;

@@ -15,9 +15,18 @@ export function FileDropView({ file: f, run }: { file: ClassificationState['file
   const [over, setOver] = useState(false);
   // A picture of what was classified: the browser draws JPG/PNG itself; DICOM files are decoded in the worker only.
   const [thumb, setThumb] = useState<{ name: string; url: string } | null>(null);
-  useEffect(() => () => { if (thumb) URL.revokeObjectURL(thumb.url); }, [thumb]);
+  useEffect(
+    () => () => {
+      if (thumb) URL.revokeObjectURL(thumb.url);
+    },
+    [thumb],
+  );
   const onFile = (file: File) => {
-    setThumb(isBrowserImage(file) && typeof URL.createObjectURL === 'function' ? { name: file.name, url: URL.createObjectURL(file) } : null);
+    setThumb(
+      isBrowserImage(file) && typeof URL.createObjectURL === 'function'
+        ? { name: file.name, url: URL.createObjectURL(file) }
+        : null,
+    );
     run(COMMANDS.classifyFile, { file });
   };
   const c = f?.classification;
@@ -25,7 +34,10 @@ export function FileDropView({ file: f, run }: { file: ClassificationState['file
     <div>
       <div
         data-testid="ssclnet-drop"
-        onDragOver={(e) => { e.preventDefault(); setOver(true); }}
+        onDragOver={(e) => {
+          e.preventDefault();
+          setOver(true);
+        }}
         onDragLeave={() => setOver(false)}
         onDrop={(e) => {
           e.preventDefault();
@@ -33,16 +45,41 @@ export function FileDropView({ file: f, run }: { file: ClassificationState['file
           const file = e.dataTransfer.files[0];
           if (file) onFile(file);
         }}
-        style={{ border: `1px dashed ${over ? colors.accent : colors.border}`, borderRadius: '4px', padding: '8px', textAlign: 'center', color: colors.muted, fontSize: '12px' }}
+        style={{
+          border: `1px dashed ${over ? colors.accent : colors.border}`,
+          borderRadius: '4px',
+          padding: '8px',
+          textAlign: 'center',
+          color: colors.muted,
+          fontSize: '12px',
+        }}
       >
         Drop a JPG, PNG or DICOM file here, or
-        <div><FileButton label="Choose a file…" accept={ACCEPT} onFile={onFile} testId="ssclnet-file-input" /></div>
+        <div>
+          <FileButton label="Choose a file…" accept={ACCEPT} onFile={onFile} testId="ssclnet-file-input" />
+        </div>
       </div>
       {f ? (
-        <div data-testid="ssclnet-file-result" data-name={f.name} data-declined={c?.outOfRange ? 'true' : 'false'} style={{ marginTop: '4px' }}>
-          {f.error ? <div style={styles.error} data-testid="ssclnet-file-error">{f.error}</div>
-            : c ? <ResultCard classification={c} testId="ssclnet-file-card" subject={f.name} thumbnail={thumb?.name === f.name ? thumb.url : null} />
-              : <div style={{ color: colors.muted }}>{f.name}: classifying…</div>}
+        <div
+          data-testid="ssclnet-file-result"
+          data-name={f.name}
+          data-declined={c?.outOfRange ? 'true' : 'false'}
+          style={{ marginTop: '4px' }}
+        >
+          {f.error ? (
+            <div style={styles.error} data-testid="ssclnet-file-error">
+              {f.error}
+            </div>
+          ) : c ? (
+            <ResultCard
+              classification={c}
+              testId="ssclnet-file-card"
+              subject={f.name}
+              thumbnail={thumb?.name === f.name ? thumb.url : null}
+            />
+          ) : (
+            <div style={{ color: colors.muted }}>{f.name}: classifying…</div>
+          )}
         </div>
       ) : null}
     </div>
@@ -62,40 +99,127 @@ export function UpdateView({ model, run }: { model: ModelState; run: Run }) {
   const current = model.status.kind === 'ready' ? model.status.version : null;
   const cur = model.versions.find((v) => v.version === current);
   const sorted = [...model.versions].sort((a, b) => compareVersions(b, a));
-  const relation = (v: (typeof sorted)[number]) => (v.version === current ? 'in use' : v.withdrawn ? 'withdrawn' : !cur ? '' : compareVersions(v, cur) > 0 ? 'newer' : 'older');
+  const relation = (v: (typeof sorted)[number]) =>
+    v.version === current
+      ? 'in use'
+      : v.withdrawn
+        ? 'withdrawn'
+        : !cur
+          ? ''
+          : compareVersions(v, cur) > 0
+            ? 'newer'
+            : 'older';
   return (
     <div data-testid="ssclnet-update">
-      {u.announcement ? <div data-testid="ssclnet-update-announcement" role="status" style={{ ...styles.card, borderColor: colors.warning, color: colors.warning, marginTop: 0, marginBottom: '6px' }}>{u.announcement}</div> : null}
-      {model.notice && !u.announcement ? <div data-testid="ssclnet-registry-notice" style={{ color: colors.warning, fontSize: '12px', marginBottom: '6px' }}>Administrator: {model.notice}</div> : null}
-      <button type="button" style={secondaryButtonStyle(!u.checking, { marginTop: 0 })} disabled={u.checking} onClick={() => run(COMMANDS.checkForUpdate)} data-testid="ssclnet-check-update">Check for a newer model</button>
+      {u.announcement ? (
+        <div
+          data-testid="ssclnet-update-announcement"
+          role="status"
+          style={{
+            ...styles.card,
+            borderColor: colors.warning,
+            color: colors.warning,
+            marginTop: 0,
+            marginBottom: '6px',
+          }}
+        >
+          {u.announcement}
+        </div>
+      ) : null}
+      {model.notice && !u.announcement ? (
+        <div
+          data-testid="ssclnet-registry-notice"
+          style={{ color: colors.warning, fontSize: '12px', marginBottom: '6px' }}
+        >
+          Administrator: {model.notice}
+        </div>
+      ) : null}
+      <button
+        type="button"
+        style={secondaryButtonStyle(!u.checking, { marginTop: 0 })}
+        disabled={u.checking}
+        onClick={() => run(COMMANDS.checkForUpdate)}
+        data-testid="ssclnet-check-update"
+      >
+        Check for a newer model
+      </button>
       {model.previous.length && model.status.kind === 'ready' ? (
-        <button type="button" style={secondaryButtonStyle(!u.checking, { marginTop: 0 })} disabled={u.checking} onClick={() => run(COMMANDS.rollBackModel)} data-testid="ssclnet-rollback">
+        <button
+          type="button"
+          style={secondaryButtonStyle(!u.checking, { marginTop: 0 })}
+          disabled={u.checking}
+          onClick={() => run(COMMANDS.rollBackModel)}
+          data-testid="ssclnet-rollback"
+        >
           Back to {model.previous[model.previous.length - 1]}
         </button>
       ) : null}
       {u.available ? (
         <div style={{ marginTop: '4px' }}>
           A newer model, <b data-testid="ssclnet-update-version">{u.available}</b>, is available.{' '}
-          <button type="button" style={secondaryButtonStyle(!u.checking)} disabled={u.checking} onClick={() => run(COMMANDS.switchModel, { version: u.available! })} data-testid="ssclnet-confirm-update">Switch to it</button>
+          <button
+            type="button"
+            style={secondaryButtonStyle(!u.checking)}
+            disabled={u.checking}
+            onClick={() => run(COMMANDS.switchModel, { version: u.available! })}
+            data-testid="ssclnet-confirm-update"
+          >
+            Switch to it
+          </button>
         </div>
       ) : null}
-      {u.message ? <div data-testid="ssclnet-update-message" style={{ marginTop: '4px', color: colors.muted }}>{u.message}</div> : null}
+      {u.message ? (
+        <div data-testid="ssclnet-update-message" style={{ marginTop: '4px', color: colors.muted }}>
+          {u.message}
+        </div>
+      ) : null}
       {sorted.length > 1 ? (
-        <table data-testid="ssclnet-versions" style={{ borderCollapse: 'collapse', fontSize: '11px', marginTop: '6px', width: '100%' }}>
-          <thead><tr style={{ color: colors.muted, textAlign: 'left' }}><th>version</th><th>accuracy</th><th>macro-F1</th><th /></tr></thead>
+        <table
+          data-testid="ssclnet-versions"
+          style={{ borderCollapse: 'collapse', fontSize: '11px', marginTop: '6px', width: '100%' }}
+        >
+          <thead>
+            <tr style={{ color: colors.muted, textAlign: 'left' }}>
+              <th>version</th>
+              <th>accuracy</th>
+              <th>macro-F1</th>
+              <th />
+            </tr>
+          </thead>
           <tbody>
             {sorted.map((v) => {
               const rel = relation(v);
               return (
-                <tr key={v.version} data-testid="ssclnet-version-row" data-version={v.version} data-relation={rel} title={v.withdrawn ? v.withdrawn_reason ?? 'withdrawn' : v.created ? `created ${v.created}` : undefined}
-                  style={{ color: v.withdrawn ? colors.declined : rel === 'in use' ? colors.accent : colors.text, textDecoration: v.withdrawn ? 'line-through' : 'none' }}>
+                <tr
+                  key={v.version}
+                  data-testid="ssclnet-version-row"
+                  data-version={v.version}
+                  data-relation={rel}
+                  title={
+                    v.withdrawn ? (v.withdrawn_reason ?? 'withdrawn') : v.created ? `created ${v.created}` : undefined
+                  }
+                  style={{
+                    color: v.withdrawn ? colors.declined : rel === 'in use' ? colors.accent : colors.text,
+                    textDecoration: v.withdrawn ? 'line-through' : 'none',
+                  }}
+                >
                   <td>{v.version}</td>
                   <td>{pct(v.metrics?.accuracy)}</td>
                   <td>{typeof v.metrics?.macro_f1 === 'number' ? v.metrics.macro_f1.toFixed(3) : '–'}</td>
                   <td style={{ textAlign: 'right' }}>
                     {rel === 'newer' || rel === 'older' ? (
-                      <button type="button" style={{ ...styles.linkButton, fontSize: '11px' }} disabled={u.checking} onClick={() => run(COMMANDS.switchModel, { version: v.version })} data-testid="ssclnet-use-version">use ({rel})</button>
-                    ) : <span>{rel}</span>}
+                      <button
+                        type="button"
+                        style={{ ...styles.linkButton, fontSize: '11px' }}
+                        disabled={u.checking}
+                        onClick={() => run(COMMANDS.switchModel, { version: v.version })}
+                        data-testid="ssclnet-use-version"
+                      >
+                        use ({rel})
+                      </button>
+                    ) : (
+                      <span>{rel}</span>
+                    )}
                   </td>
                 </tr>
               );

@@ -39,14 +39,20 @@ export function DisplayedImage({ state }: { state: ViewerState }) {
   return (
     <div data-testid="ssclnet-status">
       <div style={{ display: 'flex', gap: '6px', flexWrap: 'wrap' }}>
-        <span data-testid="ssclnet-series" style={{ fontWeight: 500 }}>{formatSeries(state.series)}</span>
+        <span data-testid="ssclnet-series" style={{ fontWeight: 500 }}>
+          {formatSeries(state.series)}
+        </span>
         {state.series?.modality ? <span style={styles.label}>{state.series.modality}</span> : null}
       </div>
       <div>
         <span style={styles.label}>Slice</span>
         <span data-testid="ssclnet-slice">{formatSlice(state.slice)}</span>
       </div>
-      {warning ? <div style={styles.warning} data-testid="ssclnet-warning">{warning}</div> : null}
+      {warning ? (
+        <div style={styles.warning} data-testid="ssclnet-warning">
+          {warning}
+        </div>
+      ) : null}
     </div>
   );
 }
@@ -73,7 +79,8 @@ export function keyNeededBy(target: EventTarget | null, key: string): boolean {
   if (tag === 'BUTTON' || tag === 'SUMMARY' || tag === 'A') return activation;
   if (tag === 'INPUT') {
     const type = (el as HTMLInputElement).type;
-    if (type === 'checkbox' || type === 'radio' || type === 'file' || type === 'button' || type === 'range') return activation || (type === 'range' && key.startsWith('Arrow'));
+    if (type === 'checkbox' || type === 'radio' || type === 'file' || type === 'button' || type === 'range')
+      return activation || (type === 'range' && key.startsWith('Arrow'));
     return true; // text-like inputs need every key
   }
   return tag === 'TEXTAREA' || tag === 'SELECT' || el.isContentEditable === true;
@@ -107,14 +114,21 @@ export const panelKeyboardProps = {
     const root = e.currentTarget as HTMLElement;
     setTimeout(() => {
       const active = document.activeElement as HTMLElement | null;
-      if (active && root.contains(active) && active.tagName !== 'TEXTAREA' && !(active.tagName === 'INPUT' && /^(text|search|number)$/.test((active as HTMLInputElement).type))) active.blur();
+      if (
+        active &&
+        root.contains(active) &&
+        active.tagName !== 'TEXTAREA' &&
+        !(active.tagName === 'INPUT' && /^(text|search|number)$/.test((active as HTMLInputElement).type))
+      )
+        active.blur();
     }, 0);
   },
 };
 
 /** Something to save as a report: a series run (not a stored one shown), or a classified slice. */
 const hasSavable = (cs: ReturnType<ClassificationService['getState']>) =>
-  ((cs.series.kind === 'done' || cs.series.kind === 'cancelled') && !cs.series.stored) || cs.history.some((h) => h.source !== 'file');
+  ((cs.series.kind === 'done' || cs.series.kind === 'cancelled') && !cs.series.stored) ||
+  cs.history.some((h) => h.source !== 'file');
 
 export function PanelView({ services, run }: { services: PanelServices; run: Run }) {
   const classification = services.ssclnetClassificationService;
@@ -133,13 +147,79 @@ export function PanelView({ services, run }: { services: PanelServices; run: Run
    * whether it starts open, its view) and it gets the header, the collapse and the panel's scrolling.
    */
   const sections: { id: string; title: string; open: boolean; extra?: React.ReactNode; view: React.ReactNode }[] = [
-    { id: 'slice', title: 'Displayed slice', open: true, view: <><DisplayedImage state={viewer} /><ClassificationView model={ms} state={cs} classes={model.classes} run={run} /></> },
-    { id: 'series', title: 'Whole series', open: true, view: <SeriesView series={cs.series} ready={ready} current={viewer.kind === 'showing' ? viewer.slice.index : null} classes={model.classes} run={run} /> },
-    ...(services.ssclnetHeatmapService ? [{ id: 'heatmap', title: 'Heatmap', open: true, view: <HeatmapControls service={services.ssclnetHeatmapService} run={run} /> }] : []),
-    ...(services.ssclnetReportService ? [{ id: 'report', title: 'Results in the PACS', open: true, view: <ReportView service={services.ssclnetReportService} run={run} currentVersion={version} hasResult={hasSavable(cs)} /> }] : []),
-    { id: 'history', title: 'History', open: false, extra: <span>{cs.history.length}</span>, view: <HistoryView history={cs.history} run={run} currentVersion={version} /> },
+    {
+      id: 'slice',
+      title: 'Displayed slice',
+      open: true,
+      view: (
+        <>
+          <DisplayedImage state={viewer} />
+          <ClassificationView model={ms} state={cs} classes={model.classes} run={run} />
+        </>
+      ),
+    },
+    {
+      id: 'series',
+      title: 'Whole series',
+      open: true,
+      view: (
+        <SeriesView
+          series={cs.series}
+          ready={ready}
+          current={viewer.kind === 'showing' ? viewer.slice.index : null}
+          classes={model.classes}
+          run={run}
+        />
+      ),
+    },
+    ...(services.ssclnetHeatmapService
+      ? [
+          {
+            id: 'heatmap',
+            title: 'Heatmap',
+            open: true,
+            view: <HeatmapControls service={services.ssclnetHeatmapService} run={run} />,
+          },
+        ]
+      : []),
+    ...(services.ssclnetReportService
+      ? [
+          {
+            id: 'report',
+            title: 'Results in the PACS',
+            open: true,
+            view: (
+              <ReportView
+                service={services.ssclnetReportService}
+                run={run}
+                currentVersion={version}
+                hasResult={hasSavable(cs)}
+              />
+            ),
+          },
+        ]
+      : []),
+    {
+      id: 'history',
+      title: 'History',
+      open: false,
+      extra: <span>{cs.history.length}</span>,
+      view: <HistoryView history={cs.history} run={run} currentVersion={version} />,
+    },
     { id: 'file', title: 'Classify a file', open: false, view: <FileDropView file={cs.file} run={run} /> },
-    { id: 'model', title: 'Model card and updates', open: false, view: <><UpdateView model={ms} run={run} /><div style={{ marginTop: '8px' }}><ModelCardView card={model.current?.card ?? null} /></div></> },
+    {
+      id: 'model',
+      title: 'Model card and updates',
+      open: false,
+      view: (
+        <>
+          <UpdateView model={ms} run={run} />
+          <div style={{ marginTop: '8px' }}>
+            <ModelCardView card={model.current?.card ?? null} />
+          </div>
+        </>
+      ),
+    },
   ];
 
   return (
@@ -147,7 +227,9 @@ export function PanelView({ services, run }: { services: PanelServices; run: Run
       {/* The host's panel header already names the panel ("Brain MRI AI"). */}
       <div style={{ padding: '4px 4px 12px' }}>
         {sections.map((s) => (
-          <Section key={s.id} id={s.id} title={s.title} defaultOpen={s.open} extra={s.extra}>{s.view}</Section>
+          <Section key={s.id} id={s.id} title={s.title} defaultOpen={s.open} extra={s.extra}>
+            {s.view}
+          </Section>
         ))}
       </div>
       <ViewportOverlay service={classification} />

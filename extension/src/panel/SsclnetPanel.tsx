@@ -19,7 +19,12 @@ export class SsclnetPanel extends React.Component<SsclnetPanelProps> {
     if (!this.container.current) return;
     const { servicesManager, commandsManager } = this.props;
     this.root = createRoot(this.container.current);
-    this.root.render(<PanelView services={servicesManager.services} run={(name, options) => commandsManager.runCommand(name, options)} />);
+    this.root.render(
+      <PanelView
+        services={servicesManager.services}
+        run={(name, options) => commandsManager.runCommand(name, options)}
+      />,
+    );
   }
 
   componentWillUnmount() {
@@ -30,6 +35,8 @@ export class SsclnetPanel extends React.Component<SsclnetPanelProps> {
   }
 
   render() {
-    return <div ref={this.container} style={{ height: '100%' }} />;
+    // The host's panel box is a flex column that also holds the panel's title row: take the space left below it
+    // (height 100% would overflow the box by the title's height and push the bottom controls off the window).
+    return <div ref={this.container} style={{ flex: '1 1 0%', minHeight: 0, height: '100%' }} />;
   }
 }

@@ -40,8 +40,15 @@ export const CLASS_COLORS = ['#e4572e', '#f3a712', '#52627a', '#a06cd5', '#29bf1
 export const styles = {
   /** The panel fills the host's panel height and scrolls inside it (every control reachable at 1280×720). */
   root: {
-    height: '100%', overflowY: 'auto', overflowX: 'hidden', boxSizing: 'border-box', color: colors.text, background: colors.background,
-    fontSize: '13px', lineHeight: 1.45, fontFamily: 'Inter, ui-sans-serif, system-ui, sans-serif',
+    height: '100%',
+    overflowY: 'auto',
+    overflowX: 'hidden',
+    boxSizing: 'border-box',
+    color: colors.text,
+    background: colors.background,
+    fontSize: '13px',
+    lineHeight: 1.45,
+    fontFamily: 'Inter, ui-sans-serif, system-ui, sans-serif',
   },
   title: { fontSize: '14px', fontWeight: 600, color: colors.accent, margin: 0, padding: '8px 10px' },
   label: { color: colors.muted, marginRight: '6px' },
@@ -52,19 +59,56 @@ export const styles = {
   /** A collapsible section: header bar + body (OHIF's PanelSection look). */
   section: { marginBottom: '2px' },
   sectionHeader: {
-    display: 'flex', alignItems: 'center', justifyContent: 'space-between', width: '100%', boxSizing: 'border-box', height: '28px', padding: '0 10px',
-    background: colors.header, color: colors.text, border: 'none', borderRadius: '4px', cursor: 'pointer', fontSize: '13px', fontWeight: 500, textAlign: 'left',
+    display: 'flex',
+    alignItems: 'center',
+    justifyContent: 'space-between',
+    width: '100%',
+    boxSizing: 'border-box',
+    height: '28px',
+    padding: '0 10px',
+    background: colors.header,
+    color: colors.text,
+    border: 'none',
+    borderRadius: '4px',
+    cursor: 'pointer',
+    fontSize: '13px',
+    fontWeight: 500,
+    textAlign: 'left',
   },
   sectionBody: { padding: '8px 10px 10px' },
   button: {
-    background: colors.primary, color: colors.primaryText, border: 'none', borderRadius: '4px', padding: '4px 10px', cursor: 'pointer',
-    marginRight: '6px', marginTop: '4px', fontSize: '13px', lineHeight: '18px',
+    background: colors.primary,
+    color: colors.primaryText,
+    border: 'none',
+    borderRadius: '4px',
+    padding: '4px 10px',
+    cursor: 'pointer',
+    marginRight: '6px',
+    marginTop: '4px',
+    fontSize: '13px',
+    lineHeight: '18px',
   },
   secondaryButton: {
-    background: 'transparent', color: colors.accent, border: `1px solid ${colors.border}`, borderRadius: '4px', padding: '3px 9px', cursor: 'pointer',
-    marginRight: '6px', marginTop: '4px', fontSize: '12px', lineHeight: '18px',
+    background: 'transparent',
+    color: colors.accent,
+    border: `1px solid ${colors.border}`,
+    borderRadius: '4px',
+    padding: '3px 9px',
+    cursor: 'pointer',
+    marginRight: '6px',
+    marginTop: '4px',
+    fontSize: '12px',
+    lineHeight: '18px',
   },
-  linkButton: { background: 'none', border: 'none', padding: 0, color: colors.accent, cursor: 'pointer', fontSize: '12px', textDecoration: 'underline' },
+  linkButton: {
+    background: 'none',
+    border: 'none',
+    padding: 0,
+    color: colors.accent,
+    cursor: 'pointer',
+    fontSize: '12px',
+    textDecoration: 'underline',
+  },
   barTrack: { background: colors.track, height: '8px', borderRadius: '4px', overflow: 'hidden' },
   top: { fontWeight: 600, color: colors.accent, marginTop: '4px', fontSize: '14px' },
   research: { color: colors.warning, fontSize: '11px', marginBottom: '4px' },
@@ -74,5 +118,15 @@ export const styles = {
 } as const;
 
 /** A button's style, dimmed when it can't be used. */
-export const buttonStyle = (enabled: boolean, extra: Record<string, string | number> = {}) => ({ ...styles.button, opacity: enabled ? 1 : 0.5, cursor: enabled ? 'pointer' : 'default', ...extra });
-export const secondaryButtonStyle = (enabled: boolean, extra: Record<string, string | number> = {}) => ({ ...styles.secondaryButton, opacity: enabled ? 1 : 0.5, cursor: enabled ? 'pointer' : 'default', ...extra });
+export const buttonStyle = (enabled: boolean, extra: Record<string, string | number> = {}) => ({
+  ...styles.button,
+  opacity: enabled ? 1 : 0.5,
+  cursor: enabled ? 'pointer' : 'default',
+  ...extra,
+});
+export const secondaryButtonStyle = (enabled: boolean, extra: Record<string, string | number> = {}) => ({
+  ...styles.secondaryButton,
+  opacity: enabled ? 1 : 0.5,
+  cursor: enabled ? 'pointer' : 'default',
+  ...extra,
+});

@@ -6,7 +6,6 @@
  */
 export {
   buildClassificationSR,
-  slicesFromOutcomes,
   writePart10,
   ReportInputError,
   ALGORITHM_NAME,
@@ -16,6 +15,7 @@ export {
   SERIES_DESCRIPTION,
   RESEARCH_USE_TEXT,
 } from './build';
+export { slicesFromOutcomes } from './slices';
 export { parseClassificationSR, isOurSR, readPart10, fromDicomJson, ReportParseError } from './parse';
 export { storeInstances, findPriorResults, stowBody, multipartParts, StoreError } from './dicomweb';
 export type { FetchFn, StoreProgress, StoreResult, StoreErrorKind, PriorResults } from './dicomweb';

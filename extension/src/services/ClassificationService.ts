@@ -14,7 +14,7 @@ import { overlayTextFor } from '../classification/overlay';
 import { WAITING, type ViewerState } from '../viewerState';
 import type { ViewerHost } from '../host/ohifHost';
 import type { ModelService } from './ModelService';
-import { PubSubService } from './pubsub';
+import { PubSubService, serviceRegistration } from './pubsub';
 
 /** A series run's counts (the inference module's summary rule, shared with the Node series benchmark) and its line. */
 export interface SeriesSummaryView {
@@ -24,7 +24,10 @@ export interface SeriesSummaryView {
 
 /** Counts for a run's outcomes; slices a cancelled run did not reach count as not classified. */
 export function seriesSummary(outcomes: SliceOutcome[], total: number, classes?: string[]): SeriesSummaryView {
-  const slices = Array.from({ length: Math.max(total, outcomes.length) }, (_, i) => outcomes[i] ?? { index: i, classification: null, error: null });
+  const slices = Array.from(
+    { length: Math.max(total, outcomes.length) },
+    (_, i) => outcomes[i] ?? { index: i, classification: null, error: null },
+  );
   const counts = summariseSeries(slices, classes?.length ? { classes } : {});
   return { counts, text: formatSeriesSummary(counts) };
 }
@@ -39,7 +42,17 @@ export interface StoredRun {
 
 export type SeriesState =
   | { kind: 'idle' }
-  | { kind: 'running' | 'done' | 'cancelled'; viewportId: string; seriesInstanceUID: string; total: number; done: number; outcomes: SliceOutcome[]; summary: SeriesSummaryView | null; modelVersion: string; stored?: StoredRun }
+  | {
+      kind: 'running' | 'done' | 'cancelled';
+      viewportId: string;
+      seriesInstanceUID: string;
+      total: number;
+      done: number;
+      outcomes: SliceOutcome[];
+      summary: SeriesSummaryView | null;
+      modelVersion: string;
+      stored?: StoredRun;
+    }
   | { kind: 'failed'; message: string };
 
 /** One line of the session's history (what the export writes). */
@@ -98,20 +111,39 @@ export interface ClassificationServiceOptions {
 
 const message = (e: unknown) => (e instanceof Error ? e.message : String(e));
 
-function historyEntry(source: HistoryEntry['source'], c: Result, id: SliceIdentity | null, at: string, file?: string, series?: string): HistoryEntry {
+function historyEntry(
+  source: HistoryEntry['source'],
+  c: Result,
+  id: SliceIdentity | null,
+  at: string,
+  file?: string,
+  series?: string,
+): HistoryEntry {
   return {
-    at, source, file, ...(series ? { series } : {}),
-    studyInstanceUID: id?.studyInstanceUID ?? '', seriesInstanceUID: id?.seriesInstanceUID ?? '', sopInstanceUID: id?.sopInstanceUID ?? '',
-    frame: id?.frame ?? 0, slice: id ? id.sliceIndex + 1 : null,
-    classes: c.classes, probabilities: c.outOfRange ? [] : c.probabilities, top: c.outOfRange ? '' : c.top.label,
+    at,
+    source,
+    file,
+    ...(series ? { series } : {}),
+    studyInstanceUID: id?.studyInstanceUID ?? '',
+    seriesInstanceUID: id?.seriesInstanceUID ?? '',
+    sopInstanceUID: id?.sopInstanceUID ?? '',
+    frame: id?.frame ?? 0,
+    slice: id ? id.sliceIndex + 1 : null,
+    classes: c.classes,
+    probabilities: c.outOfRange ? [] : c.probabilities,
+    top: c.outOfRange ? '' : c.top.label,
     outOfRange: c.outOfRange ? c.outOfRange.reason : null,
-    modelVersion: c.modelVersion, backend: c.backend, ms: c.ms,
+    modelVersion: c.modelVersion,
+    backend: c.backend,
+    ms: c.ms,
   };
 }
 
 /** One history row per instance + frame + model version (a dropped file: per name + model version). */
 export function historyKey(h: HistoryEntry): string {
-  return h.sopInstanceUID ? `${h.sopInstanceUID}|${h.frame}|${h.modelVersion}` : `file:${h.file ?? ''}|${h.modelVersion}`;
+  return h.sopInstanceUID
+    ? `${h.sopInstanceUID}|${h.frame}|${h.modelVersion}`
+    : `file:${h.file ?? ''}|${h.modelVersion}`;
 }
 
 /** Adds rows to the history; a row for an instance + frame + model version already there is updated in place. */
@@ -146,13 +178,17 @@ function checked(c: Result): Result {
   return c;
 }
 
-const sliceKey = (v: ViewerState) => (v.kind === 'showing' ? `${v.viewportId}:${v.slice.index}:${v.slice.count}` : v.kind);
+const sliceKey = (v: ViewerState) =>
+  v.kind === 'showing' ? `${v.viewportId}:${v.slice.index}:${v.slice.count}` : v.kind;
 
 /** What the overlay shows on the active viewport: the displayed slice's own result, if there is one. */
 export function overlayFor(state: ClassificationState): { viewportId: string; text: string; declined: boolean } | null {
   if (!state.overlay || state.viewer.kind !== 'showing') return null;
   const { viewportId, slice } = state.viewer;
-  let shown: Result | null = state.result && (!state.result.identity || state.result.identity.sliceIndex === slice.index) ? state.result.classification : null;
+  let shown: Result | null =
+    state.result && (!state.result.identity || state.result.identity.sliceIndex === slice.index)
+      ? state.result.classification
+      : null;
   const series = state.series;
   if (!shown && 'outcomes' in series && series.viewportId === viewportId && series.total === slice.count) {
     shown = series.outcomes[slice.index]?.classification ?? null;
@@ -180,17 +216,32 @@ const EVENTS = {
 export class ClassificationService extends PubSubService<typeof EVENTS> {
   static EVENTS = EVENTS;
 
-  static REGISTRATION = {
-    name: 'ssclnetClassificationService',
-    altName: 'SsclnetClassificationService',
-    create: ({ configuration }: { configuration: ClassificationServiceOptions }) => new ClassificationService(configuration),
-  };
+  static REGISTRATION = serviceRegistration(
+    'ssclnetClassificationService',
+    (configuration: ClassificationServiceOptions) => new ClassificationService(configuration),
+  );
 
-  private state: ClassificationState = { viewer: WAITING, busy: false, result: null, error: null, auto: false, overlay: true, series: { kind: 'idle' }, history: [], file: null };
+  private state: ClassificationState = {
+    viewer: WAITING,
+    busy: false,
+    result: null,
+    error: null,
+    auto: false,
+    overlay: true,
+    series: { kind: 'idle' },
+    history: [],
+    file: null,
+  };
   /** Results by SOP instance + frame + model version (see series.cacheKey). */
   readonly cache = new Map<string, Result>();
   /** Incremented per slice request (and on slice change, cancel, model switch): older answers are dropped. */
   private generation = 0;
+  /**
+   * Requests waiting for the registry re-read that precedes each classification (slice, series): a cancel or a newer
+   * request meanwhile drops them. Kept apart from `generation`, which a model switch applied by that very re-read
+   * (an administrator's rollback) bumps, and which must not drop the request that triggered it.
+   */
+  private waiting = { slice: 0, series: 0 };
   private seriesRun = 0;
   /** The run whose progress the state shows (a newer run takes it over; cancelling does not). */
   private seriesOwner = 0;
@@ -217,7 +268,13 @@ export class ClassificationService extends PubSubService<typeof EVENTS> {
   }
 
   private emitResult(kind: HistoryEntry['source'], classification: Result, identity: SliceIdentity | null): void {
-    if (classification.outOfRange) this._broadcastEvent(ClassificationService.EVENTS.OUT_OF_RANGE, { kind, classification, identity, reason: classification.outOfRange.reason });
+    if (classification.outOfRange)
+      this._broadcastEvent(ClassificationService.EVENTS.OUT_OF_RANGE, {
+        kind,
+        classification,
+        identity,
+        reason: classification.outOfRange.reason,
+      });
     else this._broadcastEvent(ClassificationService.EVENTS.RESULT, { kind, classification, identity });
   }
 
@@ -227,7 +284,8 @@ export class ClassificationService extends PubSubService<typeof EVENTS> {
 
   /** The model to classify with, loading the registry's latest first if nothing was loaded yet. */
   private async model() {
-    if (!this.modelService.current && this.modelService.getState().status.kind !== 'none') await this.modelService.ensureLoaded();
+    if (!this.modelService.current && this.modelService.getState().status.kind !== 'none')
+      await this.modelService.ensureLoaded();
     return this.modelService.current;
   }
 
@@ -239,8 +297,10 @@ export class ClassificationService extends PubSubService<typeof EVENTS> {
 
   /** Classifies the displayed slice of a viewport (the active one by default); a newer request supersedes it. */
   async classifySlice(options: { viewportId?: string } = {}): Promise<SliceResult | null> {
-    // An administrator's rollback or withdrawal applies here, at the next classification (before this request counts).
+    // An administrator's rollback or withdrawal applies here, at the next classification, before the model is read.
+    const request = ++this.waiting.slice;
     await this.modelService.beforeClassification?.();
+    if (request !== this.waiting.slice) return null;
     const generation = ++this.generation;
     const model = await this.model();
     if (generation !== this.generation) return null;
@@ -260,7 +320,11 @@ export class ClassificationService extends PubSubService<typeof EVENTS> {
     }
     const identity = input.identity;
     this.set({ busy: true, error: null });
-    this._broadcastEvent(ClassificationService.EVENTS.STARTED, { kind: 'slice', viewportId: input.viewportId, identity });
+    this._broadcastEvent(ClassificationService.EVENTS.STARTED, {
+      kind: 'slice',
+      viewportId: input.viewportId,
+      identity,
+    });
     try {
       const key = identity.sopInstanceUID ? cacheKey(identity, model.version) : null;
       let c = key ? this.cache.get(key) : undefined;
@@ -270,7 +334,14 @@ export class ClassificationService extends PubSubService<typeof EVENTS> {
       }
       if (generation !== this.generation || c.modelVersion !== this.modelService.current?.version) return null;
       const result: SliceResult = { classification: c, identity, at: new Date().toISOString() };
-      this.set({ busy: false, result, error: null, history: mergeHistory(this.state.history, [historyEntry('slice', c, identity, result.at, undefined, seriesLabel(this.state.viewer))]) });
+      this.set({
+        busy: false,
+        result,
+        error: null,
+        history: mergeHistory(this.state.history, [
+          historyEntry('slice', c, identity, result.at, undefined, seriesLabel(this.state.viewer)),
+        ]),
+      });
       this.emitResult('slice', c, identity);
       return result;
     } catch (e) {
@@ -284,7 +355,9 @@ export class ClassificationService extends PubSubService<typeof EVENTS> {
 
   /** Classifies every slice of a viewport's series; a second run or cancel() stops the first. */
   async classifySeries(options: { viewportId?: string } = {}): Promise<void> {
+    const request = ++this.waiting.series;
     await this.modelService.beforeClassification?.();
+    if (request !== this.waiting.series) return;
     const run = ++this.seriesRun;
     this.seriesOwner = run;
     const model = await this.model();
@@ -302,10 +375,20 @@ export class ClassificationService extends PubSubService<typeof EVENTS> {
       this.fail('series', message(e));
       return;
     }
-    const base = { viewportId: src.viewportId, seriesInstanceUID: src.seriesInstanceUID, total: src.count, modelVersion: model.version, summary: null };
+    const base = {
+      viewportId: src.viewportId,
+      seriesInstanceUID: src.seriesInstanceUID,
+      total: src.count,
+      modelVersion: model.version,
+      summary: null,
+    };
     const label = seriesLabel(this.state.viewer);
     this.set({ series: { kind: 'running', ...base, done: 0, outcomes: [] } });
-    this._broadcastEvent(ClassificationService.EVENTS.STARTED, { kind: 'series', viewportId: src.viewportId, total: src.count });
+    this._broadcastEvent(ClassificationService.EVENTS.STARTED, {
+      kind: 'series',
+      viewportId: src.viewportId,
+      total: src.count,
+    });
     const { outcomes, cancelled } = await classifySeries({
       count: src.count,
       modelVersion: model.version,
@@ -323,12 +406,21 @@ export class ClassificationService extends PubSubService<typeof EVENTS> {
     });
     if (this.seriesOwner !== run) return;
     const at = new Date().toISOString();
-    const entries = outcomes.filter((o) => o.classification).map((o) => historyEntry('series', o.classification!, o.identity, at, undefined, label));
+    const entries = outcomes
+      .filter((o) => o.classification)
+      .map((o) => historyEntry('series', o.classification!, o.identity, at, undefined, label));
     this.set({
-      series: { kind: cancelled ? 'cancelled' : 'done', ...base, done: outcomes.length, outcomes, summary: seriesSummary(outcomes, src.count, model.card.classes) },
+      series: {
+        kind: cancelled ? 'cancelled' : 'done',
+        ...base,
+        done: outcomes.length,
+        outcomes,
+        summary: seriesSummary(outcomes, src.count, model.card.classes),
+      },
       history: mergeHistory(this.state.history, entries),
     });
-    if (cancelled) this._broadcastEvent(ClassificationService.EVENTS.CANCELLED, { done: outcomes.length, total: src.count });
+    if (cancelled)
+      this._broadcastEvent(ClassificationService.EVENTS.CANCELLED, { done: outcomes.length, total: src.count });
   }
 
   /** Classifies a local file (dropped on the panel): no study, so no UIDs; a DICOM file's attributes are gated. */
@@ -346,9 +438,14 @@ export class ClassificationService extends PubSubService<typeof EVENTS> {
     try {
       const bytes = new Uint8Array(await file.arrayBuffer());
       // Read (DICOM decode / image decode) and classified in the engine, off the main thread.
-      const classification = checked(await this.modelService.engine.classifyFile({ name, type: file.type ?? '', bytes }));
+      const classification = checked(
+        await this.modelService.engine.classifyFile({ name, type: file.type ?? '', bytes }),
+      );
       const at = new Date().toISOString();
-      this.set({ file: { name, classification, error: null }, history: mergeHistory(this.state.history, [historyEntry('file', classification, null, at, name)]) });
+      this.set({
+        file: { name, classification, error: null },
+        history: mergeHistory(this.state.history, [historyEntry('file', classification, null, at, name)]),
+      });
       this.emitResult('file', classification, null);
     } catch (e) {
       this.set({ file: { name, classification: null, error: `${name}: ${message(e)}` } });
@@ -358,6 +455,8 @@ export class ClassificationService extends PubSubService<typeof EVENTS> {
 
   /** Stops a series run and drops a slice classification in flight. */
   cancel(): void {
+    this.waiting.slice++;
+    this.waiting.series++;
     this.seriesRun++;
     this.generation++;
     if (this.state.busy) this.set({ busy: false });
@@ -380,7 +479,12 @@ export class ClassificationService extends PubSubService<typeof EVENTS> {
   /** Shows slice `index` of the series run's viewport (a click on the strip). */
   async showSlice(index: number): Promise<void> {
     const series = this.state.series;
-    const viewportId = 'viewportId' in series ? series.viewportId : this.state.viewer.kind === 'showing' ? this.state.viewer.viewportId : null;
+    const viewportId =
+      'viewportId' in series
+        ? series.viewportId
+        : this.state.viewer.kind === 'showing'
+          ? this.state.viewer.viewportId
+          : null;
     if (viewportId) await this.host.jumpToSlice(viewportId, index);
   }
 
@@ -389,11 +493,15 @@ export class ClassificationService extends PubSubService<typeof EVENTS> {
    * frame), otherwise through the host's `showInstance` (loads the series into the active viewport). False when the
    * row's slice can't be shown (a dropped file, a series no longer open).
    */
-  async showHistoryEntry(h: Pick<HistoryEntry, 'seriesInstanceUID' | 'sopInstanceUID' | 'frame' | 'slice'>): Promise<boolean> {
+  async showHistoryEntry(
+    h: Pick<HistoryEntry, 'seriesInstanceUID' | 'sopInstanceUID' | 'frame' | 'slice'>,
+  ): Promise<boolean> {
     if (!h.sopInstanceUID) return false;
     const displayed = this.host.displayedSeries?.();
     if (displayed && displayed.seriesInstanceUID === h.seriesInstanceUID) {
-      let index = displayed.sopInstanceUIDs.findIndex((sop, i) => sop === h.sopInstanceUID && (displayed.frames[i] ?? 0) === h.frame);
+      let index = displayed.sopInstanceUIDs.findIndex(
+        (sop, i) => sop === h.sopInstanceUID && (displayed.frames[i] ?? 0) === h.frame,
+      );
       if (index < 0 && h.slice !== null) index = h.slice - 1;
       if (index < 0) return false;
       await this.host.jumpToSlice(displayed.viewportId, index);
@@ -406,11 +514,21 @@ export class ClassificationService extends PubSubService<typeof EVENTS> {
    * Shows a stored run (a prior SR, read by the report service) in the strip and the overlay, without running the
    * model; `outcomes` are indexed by slice. A new run, a model change or another stored run replaces it.
    */
-  showStoredSeries(run: { viewportId: string; seriesInstanceUID: string; total: number; outcomes: SliceOutcome[]; modelVersion: string; classes: string[]; stored: StoredRun }): void {
+  showStoredSeries(run: {
+    viewportId: string;
+    seriesInstanceUID: string;
+    total: number;
+    outcomes: SliceOutcome[];
+    modelVersion: string;
+    classes: string[];
+    stored: StoredRun;
+  }): void {
     this.seriesRun++;
     this.seriesOwner = this.seriesRun;
     const { classes, ...rest } = run;
-    this.set({ series: { kind: 'done', ...rest, done: run.total, summary: seriesSummary(run.outcomes, run.total, classes) } });
+    this.set({
+      series: { kind: 'done', ...rest, done: run.total, summary: seriesSummary(run.outcomes, run.total, classes) },
+    });
   }
 
   /** The Cornerstone viewport element of a viewport (where the overlay is drawn). */

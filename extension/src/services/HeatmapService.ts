@@ -9,7 +9,7 @@ import type { ExplainResult } from '../engine/types';
 import type { ViewerHost, ImagePlacement } from '../host/ohifHost';
 import type { ClassificationService, ClassificationState } from './ClassificationService';
 import type { ModelService } from './ModelService';
-import { PubSubService } from './pubsub';
+import { PubSubService, serviceRegistration } from './pubsub';
 
 export interface HeatmapImage {
   viewportId: string;
@@ -51,19 +51,28 @@ const EVENTS = {
   HEATMAP: 'event::ssclnetHeatmapService:heatmap',
 };
 
-const sliceKey = (s: ClassificationState) => (s.viewer.kind === 'showing' ? `${s.viewer.viewportId}:${s.viewer.slice.index}:${s.viewer.slice.count}` : s.viewer.kind);
+const sliceKey = (s: ClassificationState) =>
+  s.viewer.kind === 'showing'
+    ? `${s.viewer.viewportId}:${s.viewer.slice.index}:${s.viewer.slice.count}`
+    : s.viewer.kind;
 const message = (e: unknown) => (e instanceof Error ? e.message : String(e));
 
 export class HeatmapService extends PubSubService<typeof EVENTS> {
   static EVENTS = EVENTS;
 
-  static REGISTRATION = {
-    name: 'ssclnetHeatmapService',
-    altName: 'SsclnetHeatmapService',
-    create: ({ configuration }: { configuration: HeatmapServiceOptions }) => new HeatmapService(configuration),
-  };
+  static REGISTRATION = serviceRegistration(
+    'ssclnetHeatmapService',
+    (configuration: HeatmapServiceOptions) => new HeatmapService(configuration),
+  );
 
-  private state: HeatmapState = { enabled: false, opacity: 0.45, busy: false, heatmap: null, declined: null, error: null };
+  private state: HeatmapState = {
+    enabled: false,
+    opacity: 0.45,
+    busy: false,
+    heatmap: null,
+    declined: null,
+    error: null,
+  };
   private generation = 0;
   private lastSlice = '';
   private readonly o: HeatmapServiceOptions;
@@ -79,7 +88,8 @@ export class HeatmapService extends PubSubService<typeof EVENTS> {
       this.lastSlice = key;
       // Another slice is displayed: the layer described the previous one.
       this.generation++;
-      if (this.state.heatmap || this.state.declined || this.state.busy || this.state.error) this.set({ heatmap: null, declined: null, busy: false, error: null });
+      if (this.state.heatmap || this.state.declined || this.state.busy || this.state.error)
+        this.set({ heatmap: null, declined: null, busy: false, error: null });
     });
     cs.subscribe(cs.EVENTS.RESULT, (e: { kind: string }) => {
       if (e.kind === 'slice' && this.state.enabled) void this.compute();
@@ -148,7 +158,8 @@ export class HeatmapService extends PubSubService<typeof EVENTS> {
     try {
       r = await engine.explain({ slice: input.raw, attributes: input.attributes });
     } catch (e) {
-      if (generation === this.generation) this.set({ busy: false, heatmap: null, error: `Heatmap failed: ${message(e)}` });
+      if (generation === this.generation)
+        this.set({ busy: false, heatmap: null, error: `Heatmap failed: ${message(e)}` });
       return null;
     }
     if (generation !== this.generation || !this.state.enabled) return null;
@@ -159,9 +170,17 @@ export class HeatmapService extends PubSubService<typeof EVENTS> {
     }
     const h = r.heatmap;
     const heatmap: HeatmapImage = {
-      viewportId: input.viewportId, imageId: input.identity.imageId, sliceIndex: input.identity.sliceIndex,
-      rgba: h.rgba, width: h.width, height: h.height, label: h.label, probability: c.probabilities[h.classIndex] ?? 0,
-      ms: h.ms, forwardMs: h.forwardMs, modelVersion: c.modelVersion,
+      viewportId: input.viewportId,
+      imageId: input.identity.imageId,
+      sliceIndex: input.identity.sliceIndex,
+      rgba: h.rgba,
+      width: h.width,
+      height: h.height,
+      label: h.label,
+      probability: c.probabilities[h.classIndex] ?? 0,
+      ms: h.ms,
+      forwardMs: h.forwardMs,
+      modelVersion: c.modelVersion,
     };
     this.set({ busy: false, heatmap, declined: null, error: null });
     this._broadcastEvent(HeatmapService.EVENTS.HEATMAP, { ms: h.ms, forwardMs: h.forwardMs, label: h.label });

@@ -7,7 +7,7 @@
 import type { RegistryIndex } from '../inference/types';
 import type { EngineRuntime, InferenceEngine, LoadRequest, ModelInfo } from '../engine/types';
 import type { SsclnetConfig } from '../config';
-import { PubSubService } from './pubsub';
+import { PubSubService, serviceRegistration } from './pubsub';
 
 export type ModelStatus =
   | { kind: 'idle' }
@@ -15,7 +15,13 @@ export type ModelStatus =
   | { kind: 'none'; message: string }
   | { kind: 'failed'; message: string }
   | {
-      kind: 'ready'; version: string; backend: string; backendReason: string; loadMs: number; intendedUse: string; where: 'worker' | 'main';
+      kind: 'ready';
+      version: string;
+      backend: string;
+      backendReason: string;
+      loadMs: number;
+      intendedUse: string;
+      where: 'worker' | 'main';
       /** Backend, wasm SIMD/threads and thread count that answered, model bytes fetched vs cached (issue 16). */
       runtime?: EngineRuntime;
     };
@@ -30,7 +36,10 @@ export interface UpdateState {
 }
 
 /** Orders two registry versions: by creation date when both have one, else by version text (numbers as numbers). */
-export function compareVersions(a: { version: string; created?: string }, b: { version: string; created?: string }): number {
+export function compareVersions(
+  a: { version: string; created?: string },
+  b: { version: string; created?: string },
+): number {
   const ta = a.created ? Date.parse(a.created) : NaN;
   const tb = b.created ? Date.parse(b.created) : NaN;
   if (Number.isFinite(ta) && Number.isFinite(tb) && ta !== tb) return ta - tb;
@@ -51,7 +60,10 @@ export interface ModelState {
   notice?: string | null;
 }
 
-export type FetchIndex = (url: string, init: { cache: 'no-cache' }) => Promise<{ status: number; ok: boolean; text?: () => Promise<string> }>;
+export type FetchIndex = (
+  url: string,
+  init: { cache: 'no-cache' },
+) => Promise<{ status: number; ok: boolean; text?: () => Promise<string> }>;
 
 export interface ModelServiceOptions {
   config: Pick<SsclnetConfig, 'modelsUrl' | 'wasmPaths' | 'backend'> & { registryMaxAgeMs?: number };
@@ -76,14 +88,19 @@ const EVENTS = {
 export class ModelService extends PubSubService<typeof EVENTS> {
   static EVENTS = EVENTS;
 
-  static REGISTRATION = {
-    name: 'ssclnetModelService',
-    altName: 'SsclnetModelService',
-    create: ({ configuration }: { configuration: ModelServiceOptions }) => new ModelService(configuration),
-  };
+  static REGISTRATION = serviceRegistration(
+    'ssclnetModelService',
+    (configuration: ModelServiceOptions) => new ModelService(configuration),
+  );
 
   readonly engine: InferenceEngine;
-  private state: ModelState = { status: { kind: 'idle' }, update: { available: null, checking: false, message: null }, latest: null, versions: [], previous: [] };
+  private state: ModelState = {
+    status: { kind: 'idle' },
+    update: { available: null, checking: false, message: null },
+    latest: null,
+    versions: [],
+    previous: [],
+  };
   private model: ModelInfo | null = null;
   private loading: Promise<void> | null = null;
   private readonly doFetch: FetchIndex;
@@ -131,7 +148,11 @@ export class ModelService extends PubSubService<typeof EVENTS> {
     }
     if (typeof index.latest !== 'string' || !index.latest) throw new Error('models.json names no latest version');
     this.lastRead = Date.now();
-    this.set({ latest: index.latest, versions: Array.isArray(index.versions) ? index.versions : [], notice: typeof index.notice === 'string' && index.notice.trim() ? index.notice.trim() : null });
+    this.set({
+      latest: index.latest,
+      versions: Array.isArray(index.versions) ? index.versions : [],
+      notice: typeof index.notice === 'string' && index.notice.trim() ? index.notice.trim() : null,
+    });
     return { kind: 'ok', index, text };
   }
 
@@ -184,26 +205,56 @@ export class ModelService extends PubSubService<typeof EVENTS> {
     this.pendingAdmin = false;
     if (this.withdrawnMessage(index, index.latest)) {
       this.model = null;
-      this.set({ status: { kind: 'failed', message: `${withdrawn ?? `Model ${current} is no longer offered`}; the registry's latest (${index.latest}) is withdrawn too. Classification is off.` } });
+      this.set({
+        status: {
+          kind: 'failed',
+          message: `${withdrawn ?? `Model ${current} is no longer offered`}; the registry's latest (${index.latest}) is withdrawn too. Classification is off.`,
+        },
+      });
       return;
     }
-    const why = withdrawn ?? `Your administrator switched back to ${index.latest}${this.state.notice ? `: ${this.state.notice}` : ''}`;
+    const why =
+      withdrawn ??
+      `Your administrator switched back to ${index.latest}${this.state.notice ? `: ${this.state.notice}` : ''}`;
     const ok = await this.switchTo(index.latest);
-    this.set({ update: { ...this.state.update, available: null, announcement: ok ? `${why}. Now using ${index.latest}.` : why } });
+    this.set({
+      update: { ...this.state.update, available: null, announcement: ok ? `${why}. Now using ${index.latest}.` : why },
+    });
   }
 
   private request(version: string | undefined, indexText: string): LoadRequest {
-    return { registryUrl: this.registryUrl, version, indexText, backend: this.options.config.backend, wasmPaths: this.options.config.wasmPaths };
+    return {
+      registryUrl: this.registryUrl,
+      version,
+      indexText,
+      backend: this.options.config.backend,
+      wasmPaths: this.options.config.wasmPaths,
+    };
   }
 
   private use(next: ModelInfo): void {
     const previous = this.model?.version ?? null;
     this.model = next;
     const card = next.card as { intended_use?: unknown };
-    const intendedUse = typeof card.intended_use === 'string' && card.intended_use.trim() ? card.intended_use.trim() : DEFAULT_INTENDED_USE;
+    const intendedUse =
+      typeof card.intended_use === 'string' && card.intended_use.trim()
+        ? card.intended_use.trim()
+        : DEFAULT_INTENDED_USE;
     this.set({
-      status: { kind: 'ready', version: next.version, backend: next.backend, backendReason: next.backendReason, loadMs: next.loadMs, intendedUse, where: next.where, runtime: next.runtime },
-      previous: previous && previous !== next.version ? [...this.state.previous.filter((v) => v !== previous), previous] : this.state.previous,
+      status: {
+        kind: 'ready',
+        version: next.version,
+        backend: next.backend,
+        backendReason: next.backendReason,
+        loadMs: next.loadMs,
+        intendedUse,
+        where: next.where,
+        runtime: next.runtime,
+      },
+      previous:
+        previous && previous !== next.version
+          ? [...this.state.previous.filter((v) => v !== previous), previous]
+          : this.state.previous,
     });
     this._broadcastEvent(ModelService.EVENTS.MODEL_CHANGED, { previous, current: next });
   }
@@ -219,12 +270,22 @@ export class ModelService extends PubSubService<typeof EVENTS> {
     try {
       const read = await this.readIndex();
       if (read.kind === 'none') {
-        this.set({ status: { kind: 'none', message: `No model published in this viewer's registry (no models.json at ${this.registryUrl}/). The viewer works; classification is off.` } });
+        this.set({
+          status: {
+            kind: 'none',
+            message: `No model published in this viewer's registry (no models.json at ${this.registryUrl}/). The viewer works; classification is off.`,
+          },
+        });
         return;
       }
       const withdrawn = this.withdrawnMessage(read.index, read.index.latest);
       if (withdrawn) {
-        this.set({ status: { kind: 'failed', message: `${withdrawn}. Classification is off until the registry names another version.` } });
+        this.set({
+          status: {
+            kind: 'failed',
+            message: `${withdrawn}. Classification is off until the registry names another version.`,
+          },
+        });
         return;
       }
       this.use(await this.engine.load(this.request(read.index.latest, read.text)));
@@ -247,17 +308,32 @@ export class ModelService extends PubSubService<typeof EVENTS> {
       if (!latestWithdrawn && (rel === 'older' || currentWithdrawn)) {
         // The administrator rolled back (or withdrew the model in use): announced now, applied at the next classification.
         this.pendingAdmin = true;
-        const why = currentWithdrawn ?? `Your administrator switched back to ${read.index.latest}${this.state.notice ? `: ${this.state.notice}` : ''}`;
-        this.set({ update: { available: null, checking: false, message: null, announcement: `${why}. It applies at the next classification.` } });
+        const why =
+          currentWithdrawn ??
+          `Your administrator switched back to ${read.index.latest}${this.state.notice ? `: ${this.state.notice}` : ''}`;
+        this.set({
+          update: {
+            available: null,
+            checking: false,
+            message: null,
+            announcement: `${why}. It applies at the next classification.`,
+          },
+        });
         return null;
       }
       const available = rel === 'newer' && !latestWithdrawn ? read.index.latest : null;
-      const message = available ? null : latestWithdrawn && rel !== 'same' ? `${latestWithdrawn}; still using ${current}` : `Model ${current} is the latest`;
+      const message = available
+        ? null
+        : latestWithdrawn && rel !== 'same'
+          ? `${latestWithdrawn}; still using ${current}`
+          : `Model ${current} is the latest`;
       this.set({ update: { available, checking: false, message, announcement: null } });
       if (available) this._broadcastEvent(ModelService.EVENTS.UPDATE_AVAILABLE, { version: available });
       return available;
     } catch (e) {
-      this.set({ update: { available: null, checking: false, message: `Could not check for a newer model: ${message(e)}` } });
+      this.set({
+        update: { available: null, checking: false, message: `Could not check for a newer model: ${message(e)}` },
+      });
       return null;
     }
   }
@@ -282,20 +358,39 @@ export class ModelService extends PubSubService<typeof EVENTS> {
     if (!version) return false;
     if (version === this.model?.version) return true;
     const current = this.model?.version ?? 'no model';
-    this.set({ update: { available: this.state.update.available, checking: true, message: `Loading model ${version}…` } });
+    this.set({
+      update: { available: this.state.update.available, checking: true, message: `Loading model ${version}…` },
+    });
     try {
       const read = await this.readIndex();
       if (read.kind === 'none') throw new Error('no models.json in the registry');
-      if (!read.index.versions.some((v) => v.version === version)) throw new Error(`version ${version} is not in models.json`);
+      if (!read.index.versions.some((v) => v.version === version))
+        throw new Error(`version ${version} is not in models.json`);
       const withdrawn = this.withdrawnMessage(read.index, version);
       if (withdrawn) throw new Error(withdrawn);
       const next = await this.engine.load(this.request(version, read.text));
       this.use(next);
-      const available = this.relation(read.index, next.version) === 'newer' && !this.withdrawnMessage(read.index, read.index.latest) ? read.index.latest : null;
-      this.set({ update: { available, checking: false, message: `Switched to model ${next.version}`, announcement: this.state.update.announcement ?? null } });
+      const available =
+        this.relation(read.index, next.version) === 'newer' && !this.withdrawnMessage(read.index, read.index.latest)
+          ? read.index.latest
+          : null;
+      this.set({
+        update: {
+          available,
+          checking: false,
+          message: `Switched to model ${next.version}`,
+          announcement: this.state.update.announcement ?? null,
+        },
+      });
       return true;
     } catch (e) {
-      this.set({ update: { available: this.state.update.available, checking: false, message: `Model ${version} could not be loaded; still using ${current}: ${message(e)}` } });
+      this.set({
+        update: {
+          available: this.state.update.available,
+          checking: false,
+          message: `Model ${version} could not be loaded; still using ${current}: ${message(e)}`,
+        },
+      });
       return false;
     }
   }

@@ -12,18 +12,27 @@ import type { ParsedReport } from '../report/types';
 import type { ReportBuilt } from '../engine/types';
 import type { ViewerHost } from '../host/ohifHost';
 import type { SliceOutcome } from '../classification/series';
+import { download } from '../classification/exportHistory';
+import { slicesFromOutcomes } from '../report/slices';
 import { OUT_OF_RANGE_LABEL } from '../inference/types';
 import type { Result } from '../engine/types';
 import type { ClassificationService, ClassificationState } from './ClassificationService';
 import type { ModelService } from './ModelService';
-import { PubSubService } from './pubsub';
+import { PubSubService, serviceRegistration } from './pubsub';
 
 export type DataSourceInfo = { kind: 'dicomweb'; root: string; name: string } | { kind: 'other'; name: string };
 
 export type SaveState =
   | { kind: 'idle' }
   | { kind: 'building' | 'sending'; message: string }
-  | { kind: 'done'; message: string; where: 'pacs' | 'download'; sopInstanceUID: string; seriesInstanceUID: string; slices: number }
+  | {
+      kind: 'done';
+      message: string;
+      where: 'pacs' | 'download';
+      sopInstanceUID: string;
+      seriesInstanceUID: string;
+      slices: number;
+    }
   | { kind: 'failed'; message: string; errorKind: string; status: number | null };
 
 export interface PriorReport {
@@ -41,7 +50,12 @@ export interface PriorReport {
 export type PriorState =
   | { kind: 'idle' }
   | { kind: 'loading'; studyInstanceUID: string }
-  | { kind: 'done'; studyInstanceUID: string; reports: PriorReport[]; skipped: { sopInstanceUID: string; reason: string }[] }
+  | {
+      kind: 'done';
+      studyInstanceUID: string;
+      reports: PriorReport[];
+      skipped: { sopInstanceUID: string; reason: string }[];
+    }
   | { kind: 'failed' | 'unavailable'; studyInstanceUID: string; message: string };
 
 export interface ReportState {
@@ -74,55 +88,50 @@ const EVENTS = {
 
 /** The patient/study attributes the SR copies, and what it needs to reference the instances (nothing else). */
 const INSTANCE_KEYS = [
-  'SOPClassUID', 'SOPInstanceUID', 'SeriesInstanceUID', 'StudyInstanceUID', 'PatientName', 'PatientID', 'PatientBirthDate', 'PatientSex',
-  'StudyDate', 'StudyTime', 'AccessionNumber', 'ReferringPhysicianName', 'StudyID', 'NumberOfFrames',
+  'SOPClassUID',
+  'SOPInstanceUID',
+  'SeriesInstanceUID',
+  'StudyInstanceUID',
+  'PatientName',
+  'PatientID',
+  'PatientBirthDate',
+  'PatientSex',
+  'StudyDate',
+  'StudyTime',
+  'AccessionNumber',
+  'ReferringPhysicianName',
+  'StudyID',
+  'NumberOfFrames',
 ];
 
 const message = (e: unknown) => (e instanceof Error ? e.message : String(e));
 
-function browserDownload(name: string, bytes: ArrayBuffer, type: string): void {
-  const url = URL.createObjectURL(new Blob([bytes], { type }));
-  const a = document.createElement('a');
-  a.href = url;
-  a.download = name;
-  document.body.appendChild(a);
-  a.click();
-  a.remove();
-  setTimeout(() => URL.revokeObjectURL(url), 10000);
-}
-
-/**
- * report/build.ts `slicesFromOutcomes`, repeated here so the extension bundle does not carry dcmjs (the SR is built
- * in the engine): 1-based frames; slices without a SOP Instance UID are counted, not written.
- */
-export function reportSlices(outcomes: SliceOutcome[]) {
-  return outcomes.map((o) => ({
-    index: o.index,
-    sopInstanceUID: o.identity?.sopInstanceUID ?? '',
-    frame: o.identity ? o.identity.frame + 1 : null,
-    classification: o.identity?.sopInstanceUID ? o.classification : null,
-    error: o.error ?? (o.identity?.sopInstanceUID ? null : 'no SOP Instance UID'),
-  }));
-}
-
 /** A stored slice as the viewer's Result (what the strip and the overlay show). */
 export function resultFromStored(report: ParsedReport, s: ParsedReport['slices'][number]): Result {
   const idx = s.label ? report.classes.indexOf(s.label) : -1;
-  const top = s.outOfRange || idx < 0 ? { label: OUT_OF_RANGE_LABEL, probability: 0, index: -1 } : { label: s.label!, probability: s.probabilities[idx] ?? 0, index: idx };
+  const top =
+    s.outOfRange || idx < 0
+      ? { label: OUT_OF_RANGE_LABEL, probability: 0, index: -1 }
+      : { label: s.label!, probability: s.probabilities[idx] ?? 0, index: idx };
   return {
-    probabilities: s.probabilities, classes: report.classes, top, outOfRange: s.outOfRange ?? null,
-    ...(s.score !== undefined ? { score: s.score } : {}), modelVersion: report.modelVersion, backend: 'stored SR', ms: 0,
+    probabilities: s.probabilities,
+    classes: report.classes,
+    top,
+    outOfRange: s.outOfRange ?? null,
+    ...(s.score !== undefined ? { score: s.score } : {}),
+    modelVersion: report.modelVersion,
+    backend: 'stored SR',
+    ms: 0,
   };
 }
 
 export class ReportService extends PubSubService<typeof EVENTS> {
   static EVENTS = EVENTS;
 
-  static REGISTRATION = {
-    name: 'ssclnetReportService',
-    altName: 'SsclnetReportService',
-    create: ({ configuration }: { configuration: ReportServiceOptions }) => new ReportService(configuration),
-  };
+  static REGISTRATION = serviceRegistration(
+    'ssclnetReportService',
+    (configuration: ReportServiceOptions) => new ReportService(configuration),
+  );
 
   private state: ReportState;
   private study = '';
@@ -154,7 +163,8 @@ export class ReportService extends PubSubService<typeof EVENTS> {
   }
 
   private onClassification(s: ClassificationState): void {
-    if (this.state.shown && !(s.series.kind === 'done' && s.series.stored?.sopInstanceUID === this.state.shown)) this.set({ shown: null });
+    if (this.state.shown && !(s.series.kind === 'done' && s.series.stored?.sopInstanceUID === this.state.shown))
+      this.set({ shown: null });
     // Only when what the viewport shows changed (not on every progress step of a series run).
     if (s.viewer.kind !== 'showing' || s.viewer === this.lastViewer) return;
     this.lastViewer = s.viewer;
@@ -173,7 +183,13 @@ export class ReportService extends PubSubService<typeof EVENTS> {
     this.set({ dataSource: ds });
     const engine = this.o.modelService.engine;
     if (ds.kind !== 'dicomweb' || !engine.findPriorResults) {
-      this.set({ priors: { kind: 'unavailable', studyInstanceUID, message: 'This data source has no DICOMweb: earlier results stored in a PACS cannot be looked up here.' } });
+      this.set({
+        priors: {
+          kind: 'unavailable',
+          studyInstanceUID,
+          message: 'This data source has no DICOMweb: earlier results stored in a PACS cannot be looked up here.',
+        },
+      });
       return [];
     }
     this.set({ priors: { kind: 'loading', studyInstanceUID } });
@@ -181,14 +197,27 @@ export class ReportService extends PubSubService<typeof EVENTS> {
       const found = await engine.findPriorResults({ root: ds.root, studyInstanceUID });
       if (lookup !== this.lookup) return [];
       const reports: PriorReport[] = found.reports.map((r) => ({
-        sopInstanceUID: r.sopInstanceUID, seriesInstanceUID: r.seriesInstanceUID, sourceSeriesInstanceUID: r.sourceSeriesInstanceUID,
-        modelVersion: r.modelVersion, contentDateTime: r.contentDateTime, slices: r.slices.length, summaryText: r.summary?.text ?? '', report: r,
+        sopInstanceUID: r.sopInstanceUID,
+        seriesInstanceUID: r.seriesInstanceUID,
+        sourceSeriesInstanceUID: r.sourceSeriesInstanceUID,
+        modelVersion: r.modelVersion,
+        contentDateTime: r.contentDateTime,
+        slices: r.slices.length,
+        summaryText: r.summary?.text ?? '',
+        report: r,
       }));
       this.set({ priors: { kind: 'done', studyInstanceUID, reports, skipped: found.skipped } });
       this._broadcastEvent(ReportService.EVENTS.PRIORS_FOUND, { studyInstanceUID, count: reports.length });
       return reports;
     } catch (e) {
-      if (lookup === this.lookup) this.set({ priors: { kind: 'failed', studyInstanceUID, message: `Earlier results could not be looked up: ${message(e)}` } });
+      if (lookup === this.lookup)
+        this.set({
+          priors: {
+            kind: 'failed',
+            studyInstanceUID,
+            message: `Earlier results could not be looked up: ${message(e)}`,
+          },
+        });
       return [];
     }
   }
@@ -208,8 +237,18 @@ export class ReportService extends PubSubService<typeof EVENTS> {
       const c = sop ? cs.cached({ sopInstanceUID: sop, frame }) : undefined;
       if (c) {
         outcomes.push({
-          index, classification: c, error: null,
-          identity: { studyInstanceUID: displayed.studyInstanceUID, seriesInstanceUID: displayed.seriesInstanceUID, sopInstanceUID: sop, frame, sliceIndex: index, sliceCount: displayed.sopInstanceUIDs.length, imageId: displayed.imageIds[index] },
+          index,
+          classification: c,
+          error: null,
+          identity: {
+            studyInstanceUID: displayed.studyInstanceUID,
+            seriesInstanceUID: displayed.seriesInstanceUID,
+            sopInstanceUID: sop,
+            frame,
+            sliceIndex: index,
+            sliceCount: displayed.sopInstanceUIDs.length,
+            imageId: displayed.imageIds[index],
+          },
         });
       }
     });
@@ -231,8 +270,11 @@ export class ReportService extends PubSubService<typeof EVENTS> {
     if (!model) return this.fail('No model is loaded: there is no result to save.', 'input');
     if (!engine.buildReport) return this.fail('This inference engine cannot build reports.', 'input');
     const run = this.outcomesToSave();
-    if (!run) return this.fail('Nothing to save yet: classify the series (Shift+K) or some of its slices first.', 'input');
-    const slices = reportSlices(run.outcomes.filter((o) => o.classification?.modelVersion === model.version || !o.classification));
+    if (!run)
+      return this.fail('Nothing to save yet: classify the series (Shift+K) or some of its slices first.', 'input');
+    const slices = slicesFromOutcomes(
+      run.outcomes.filter((o) => o.classification?.modelVersion === model.version || !o.classification),
+    );
     const instances: Record<string, unknown>[] = [];
     const seen = new Set<string>();
     for (const o of run.outcomes) {
@@ -240,36 +282,77 @@ export class ReportService extends PubSubService<typeof EVENTS> {
       if (!id?.imageId || seen.has(id.sopInstanceUID)) continue;
       seen.add(id.sopInstanceUID);
       const meta = host.instanceMetadata?.(id.imageId) ?? {};
-      const picked: Record<string, unknown> = { SOPInstanceUID: id.sopInstanceUID, SeriesInstanceUID: id.seriesInstanceUID, StudyInstanceUID: id.studyInstanceUID };
+      const picked: Record<string, unknown> = {
+        SOPInstanceUID: id.sopInstanceUID,
+        SeriesInstanceUID: id.seriesInstanceUID,
+        StudyInstanceUID: id.studyInstanceUID,
+      };
       for (const k of INSTANCE_KEYS) if (meta[k] !== undefined && meta[k] !== null) picked[k] = meta[k];
       instances.push(JSON.parse(JSON.stringify(picked)));
     }
     const cardSha256 = modelService.getState().versions.find((v) => v.version === model.version)?.card_sha256 ?? '';
     const ds = this.source();
-    this.set({ dataSource: ds, save: { kind: 'building', message: `Building the report of ${slices.filter((s) => s.classification).length} slice(s)…` } });
+    this.set({
+      dataSource: ds,
+      save: {
+        kind: 'building',
+        message: `Building the report of ${slices.filter((s) => s.classification).length} slice(s)…`,
+      },
+    });
     let built: ReportBuilt;
     try {
       built = await engine.buildReport({
-        instances, slices: JSON.parse(JSON.stringify(slices)),
-        model: { version: model.version, cardSha256, classes: model.card.classes, parameters: [`backend: ${model.backend}`] },
+        instances,
+        slices: JSON.parse(JSON.stringify(slices)),
+        model: {
+          version: model.version,
+          cardSha256,
+          classes: model.card.classes,
+          parameters: [`backend: ${model.backend}`],
+        },
       });
     } catch (e) {
       return this.fail(`No report was written: ${message(e)}`, 'input');
     }
-    const saved = { sopInstanceUID: built.sopInstanceUID, seriesInstanceUID: built.seriesInstanceUID, slices: built.groups };
+    const saved = {
+      sopInstanceUID: built.sopInstanceUID,
+      seriesInstanceUID: built.seriesInstanceUID,
+      slices: built.groups,
+    };
     if (ds.kind !== 'dicomweb') {
       const name = `ssclnet-sr-${built.sopInstanceUID}.dcm`;
-      (this.o.download ?? browserDownload)(name, built.buffer, 'application/dicom');
-      this.set({ save: { kind: 'done', where: 'download', ...saved, message: `This data source has no DICOMweb: the report was downloaded as ${name} (${(built.bytes / 1024).toFixed(0)} kB).` } });
+      (this.o.download ?? download)(name, built.buffer, 'application/dicom');
+      this.set({
+        save: {
+          kind: 'done',
+          where: 'download',
+          ...saved,
+          message: `This data source has no DICOMweb: the report was downloaded as ${name} (${(built.bytes / 1024).toFixed(0)} kB).`,
+        },
+      });
       this._broadcastEvent(ReportService.EVENTS.SAVED, { sopInstanceUID: built.sopInstanceUID, where: 'download' });
       return true;
     }
     if (!engine.storeReport) return this.fail('This inference engine cannot store reports.', 'input');
-    this.set({ save: { kind: 'sending', message: `Storing the report (${(built.bytes / 1024).toFixed(0)} kB) in ${ds.name || 'the PACS'}…` } });
-    const r = await engine.storeReport({ root: ds.root, buffer: built.buffer, sopInstanceUID: built.sopInstanceUID }).catch((e) => ({ ok: false as const, kind: 'network', status: null, message: message(e) }));
+    this.set({
+      save: {
+        kind: 'sending',
+        message: `Storing the report (${(built.bytes / 1024).toFixed(0)} kB) in ${ds.name || 'the PACS'}…`,
+      },
+    });
+    const r = await engine
+      .storeReport({ root: ds.root, buffer: built.buffer, sopInstanceUID: built.sopInstanceUID })
+      .catch((e) => ({ ok: false as const, kind: 'network', status: null, message: message(e) }));
     if (!r.ok) return this.fail(r.message, r.kind, r.status);
     const warn = r.warnings.length ? ` (the PACS warns: ${r.warnings.join('; ')})` : '';
-    this.set({ save: { kind: 'done', where: 'pacs', ...saved, message: `Stored in ${ds.name || 'the PACS'}: ${built.groups} slice(s), series "SSCLNet classification"${warn}.` } });
+    this.set({
+      save: {
+        kind: 'done',
+        where: 'pacs',
+        ...saved,
+        message: `Stored in ${ds.name || 'the PACS'}: ${built.groups} slice(s), series "SSCLNet classification"${warn}.`,
+      },
+    });
     this._broadcastEvent(ReportService.EVENTS.SAVED, { sopInstanceUID: built.sopInstanceUID, where: 'pacs' });
     void this.findPriorResults(this.study || run.outcomes.find((o) => o.identity)?.identity?.studyInstanceUID || '');
     return true;
@@ -284,30 +367,71 @@ export class ReportService extends PubSubService<typeof EVENTS> {
     let displayed = host.displayedSeries?.();
     if (displayed && prior.sourceSeriesInstanceUID && displayed.seriesInstanceUID !== prior.sourceSeriesInstanceUID) {
       const first = prior.report.slices[0];
-      if (first && host.showInstance && (await host.showInstance(prior.sourceSeriesInstanceUID, first.sopInstanceUID, (first.frame ?? 1) - 1))) {
-        for (let i = 0; i < 50 && host.displayedSeries?.()?.seriesInstanceUID !== prior.sourceSeriesInstanceUID; i++) await new Promise((r) => setTimeout(r, 100));
+      if (
+        first &&
+        host.showInstance &&
+        (await host.showInstance(prior.sourceSeriesInstanceUID, first.sopInstanceUID, (first.frame ?? 1) - 1))
+      ) {
+        for (let i = 0; i < 50 && host.displayedSeries?.()?.seriesInstanceUID !== prior.sourceSeriesInstanceUID; i++)
+          await new Promise((r) => setTimeout(r, 100));
         displayed = host.displayedSeries?.();
       }
     }
-    if (!displayed || (prior.sourceSeriesInstanceUID && displayed.seriesInstanceUID !== prior.sourceSeriesInstanceUID)) {
-      this.set({ save: { kind: 'failed', message: 'Open the classified series in the active viewport to show this result.', errorKind: 'input', status: null } });
+    if (
+      !displayed ||
+      (prior.sourceSeriesInstanceUID && displayed.seriesInstanceUID !== prior.sourceSeriesInstanceUID)
+    ) {
+      this.set({
+        save: {
+          kind: 'failed',
+          message: 'Open the classified series in the active viewport to show this result.',
+          errorKind: 'input',
+          status: null,
+        },
+      });
       return false;
     }
     const total = displayed.sopInstanceUIDs.length;
-    const outcomes: SliceOutcome[] = Array.from({ length: total }, (_, index) => ({ index, identity: null, classification: null, error: null }));
+    const outcomes: SliceOutcome[] = Array.from({ length: total }, (_, index) => ({
+      index,
+      identity: null,
+      classification: null,
+      error: null,
+    }));
     for (const s of prior.report.slices) {
       const frame = (s.frame ?? 1) - 1;
-      let index = displayed.sopInstanceUIDs.findIndex((sop, i) => sop === s.sopInstanceUID && (displayed!.frames[i] ?? 0) === frame);
+      let index = displayed.sopInstanceUIDs.findIndex(
+        (sop, i) => sop === s.sopInstanceUID && (displayed!.frames[i] ?? 0) === frame,
+      );
       if (index < 0) index = displayed.sopInstanceUIDs.indexOf(s.sopInstanceUID);
       if (index < 0) continue;
       outcomes[index] = {
-        index, error: null, classification: resultFromStored(prior.report, s),
-        identity: { studyInstanceUID: displayed.studyInstanceUID, seriesInstanceUID: displayed.seriesInstanceUID, sopInstanceUID: s.sopInstanceUID, frame, sliceIndex: index, sliceCount: total, imageId: displayed.imageIds[index] },
+        index,
+        error: null,
+        classification: resultFromStored(prior.report, s),
+        identity: {
+          studyInstanceUID: displayed.studyInstanceUID,
+          seriesInstanceUID: displayed.seriesInstanceUID,
+          sopInstanceUID: s.sopInstanceUID,
+          frame,
+          sliceIndex: index,
+          sliceCount: total,
+          imageId: displayed.imageIds[index],
+        },
       };
     }
     classificationService.showStoredSeries({
-      viewportId: displayed.viewportId, seriesInstanceUID: displayed.seriesInstanceUID, total, outcomes, modelVersion: prior.modelVersion, classes: prior.report.classes,
-      stored: { sopInstanceUID: prior.sopInstanceUID, contentDateTime: prior.contentDateTime, modelVersion: prior.modelVersion },
+      viewportId: displayed.viewportId,
+      seriesInstanceUID: displayed.seriesInstanceUID,
+      total,
+      outcomes,
+      modelVersion: prior.modelVersion,
+      classes: prior.report.classes,
+      stored: {
+        sopInstanceUID: prior.sopInstanceUID,
+        contentDateTime: prior.contentDateTime,
+        modelVersion: prior.modelVersion,
+      },
     });
     this.set({ shown: prior.sopInstanceUID });
     return true;

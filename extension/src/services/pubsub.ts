@@ -15,7 +15,8 @@ export class PubSubService<Events extends Record<string, string> = Record<string
     this.EVENTS = events;
   }
 
-  subscribe(eventName: string, callback: (payload: any) => void): Subscription { // eslint-disable-line @typescript-eslint/no-explicit-any
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any -- listeners narrow the payload themselves, as in OHIF
+  subscribe(eventName: string, callback: (payload: any) => void): Subscription {
     if (!Object.values(this.EVENTS).includes(eventName)) throw new Error(`Event ${eventName} not supported.`);
     let set = this.listeners.get(eventName);
     if (!set) this.listeners.set(eventName, (set = new Set()));
@@ -42,4 +43,19 @@ export class PubSubService<Events extends Record<string, string> = Record<string
       }
     }
   }
+}
+
+/**
+ * OHIF's `REGISTRATION` of a service (`servicesManager.registerService(X.REGISTRATION, configuration)`):
+ * `name` ("ssclnetModelService"), `altName` (the same, capitalised) and `create({ configuration })`.
+ */
+export function serviceRegistration<Configuration, Service>(
+  name: string,
+  create: (configuration: Configuration) => Service,
+): { name: string; altName: string; create: (options: { configuration: Configuration }) => Service } {
+  return {
+    name,
+    altName: name[0].toUpperCase() + name.slice(1),
+    create: ({ configuration }) => create(configuration),
+  };
 }

@@ -8,10 +8,14 @@ from ..config import add_config_arg
 
 
 def add_parser(sub) -> None:
-    p = sub.add_parser("benchmark", help="pretraining speed: pairs/s, peak memory, data/compute split",
-                       description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter,
-                       epilog="example (goal on one H100: >= 5000 pairs/s):\n"
-                              "  ssclnet benchmark --batch-size 256 --image-size 224 --steps 50 --compile")
+    p = sub.add_parser(
+        "benchmark",
+        help="pretraining speed: pairs/s, peak memory, data/compute split",
+        description=__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+        epilog="example (goal on one H100: >= 5000 pairs/s):\n"
+        "  ssclnet benchmark --batch-size 256 --image-size 224 --steps 50 --compile",
+    )
     add_config_arg(p)
     p.add_argument("--batch-size", type=int, default=256, help="image pairs per step per process")
     p.add_argument("--image-size", type=int, default=224)
@@ -34,9 +38,19 @@ def run(args) -> int:
 
     from ..benchmarking import format_result, run_benchmark
 
-    r = run_benchmark(batch_size=args.batch_size, image_size=args.image_size, steps=args.steps, warmup=args.warmup,
-                      data=args.data, split=args.split, device=args.device, amp=args.amp,
-                      channels_last=args.channels_last, compile=args.compile, workers=args.workers,
-                      epoch_images=args.epoch_images)
+    r = run_benchmark(
+        batch_size=args.batch_size,
+        image_size=args.image_size,
+        steps=args.steps,
+        warmup=args.warmup,
+        data=args.data,
+        split=args.split,
+        device=args.device,
+        amp=args.amp,
+        channels_last=args.channels_last,
+        compile=args.compile,
+        workers=args.workers,
+        epoch_images=args.epoch_images,
+    )
     print(json.dumps(r, indent=2) if args.json else format_result(r))
     return 0

@@ -8,9 +8,12 @@ from ..config import add_config_arg
 
 
 def add_parser(sub) -> None:
-    p = sub.add_parser("evaluate", help="metrics of a fine-tuned checkpoint on a labeled split",
-                       description=__doc__ + "\nWrites <out>/metrics.json, confusion.png, reliability.png.",
-                       formatter_class=argparse.RawDescriptionHelpFormatter)
+    p = sub.add_parser(
+        "evaluate",
+        help="metrics of a fine-tuned checkpoint on a labeled split",
+        description=__doc__ + "\nWrites <out>/metrics.json, confusion.png, reliability.png.",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
     add_config_arg(p)
     p.add_argument("--checkpoint", help="a finetune checkpoint, e.g. runs/finetune/best.pt")
     p.add_argument("--data", help="a folder of class subfolders, or a CSV manifest file,label,group,split")
@@ -29,9 +32,18 @@ def run(args) -> int:
 
     if not args.checkpoint or not args.data:
         raise SystemExit("evaluate: --checkpoint and --data are required")
-    out = Path(args.out) if args.out else Path(args.checkpoint).parent / f"eval-{(args.split or 'all').replace(',', '+')}"
-    m = evaluate_checkpoint(args.checkpoint, args.data, args.split, out=out, batch_size=args.batch_size,
-                            device=args.device, workers=args.workers)
+    out = (
+        Path(args.out) if args.out else Path(args.checkpoint).parent / f"eval-{(args.split or 'all').replace(',', '+')}"
+    )
+    m = evaluate_checkpoint(
+        args.checkpoint,
+        args.data,
+        args.split,
+        out=out,
+        batch_size=args.batch_size,
+        device=args.device,
+        workers=args.workers,
+    )
     print(format_report(m))
     if m["skipped_count"]:
         print(f"\n{m['skipped_count']} unreadable file(s) skipped (listed in metrics.json)")

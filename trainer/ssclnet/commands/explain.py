@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import argparse
 
+from .common import add_threads_arg, apply_threads
+
 EXAMPLE = """examples:
   ssclnet explain --model models --images slice1.jpg slice2.dcm --out runs/explain
   ssclnet explain --checkpoint runs/e-ssl-all-labels/best.pt --images tests/fixtures/parity/jpeg/*.jpg --out runs/explain
@@ -37,7 +39,7 @@ def add_parser(sub) -> None:
     p.add_argument("--method", default=None, help="gradcam (default) or gradcam++")
     p.add_argument("--class", dest="cls", default=None, help="class name or index to explain (default: predicted)")
     p.add_argument("--no-png", action="store_true", help="write no PNG overlays")
-    p.add_argument("--threads", type=int, default=0, help="torch intra-op threads (0: torch's default)")
+    add_threads_arg(p)
     p.set_defaults(func=run)
 
 
@@ -51,8 +53,7 @@ def run(args) -> int:
     from .. import explain as E
     from ..errors import InputError
 
-    if args.threads:
-        torch.set_num_threads(args.threads)
+    apply_threads(args)
     layer = args.layer or E.DEFAULT_LAYER
     method = args.method or E.DEFAULT_METHOD
     try:

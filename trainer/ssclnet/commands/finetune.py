@@ -16,19 +16,34 @@ writes <out>/best.pt (best val accuracy, ties to lower val loss) and <out>/last.
 
 
 def add_parser(sub) -> None:
-    p = sub.add_parser("finetune", help="supervised fine-tuning / linear probe / from-scratch baseline",
-                       description=__doc__, epilog=EXAMPLE, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p = sub.add_parser(
+        "finetune",
+        help="supervised fine-tuning / linear probe / from-scratch baseline",
+        description=__doc__,
+        epilog=EXAMPLE,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
     add_config_arg(p)
     add_data_args(p, split_help=None)
     p.add_argument("--train-split", default="train", help="labeled split(s) to train on (CSV; comma-separated)")
     p.add_argument("--val-split", default="val", help="split for early stopping and best checkpoint (CSV)")
     p.add_argument("--out", default="runs/finetune", help="run folder: best.pt, last.pt, tb/")
-    p.add_argument("--init", default="scratch",
-                   help="pretrain checkpoint (or any ssclnet checkpoint / ResNet-18 state dict), or 'scratch'")
-    p.add_argument("--encoder", choices=("frozen", "finetune"), default="finetune",
-                   help="frozen: linear probe; finetune: train all, encoder at lr x --encoder-lr-scale")
-    p.add_argument("--classes", help="comma-separated class order (default: the --init checkpoint's classes, else "
-                                     "glioma,meningioma,notumor,pituitary); any other label in the data is an error")
+    p.add_argument(
+        "--init",
+        default="scratch",
+        help="pretrain checkpoint (or any ssclnet checkpoint / ResNet-18 state dict), or 'scratch'",
+    )
+    p.add_argument(
+        "--encoder",
+        choices=("frozen", "finetune"),
+        default="finetune",
+        help="frozen: linear probe; finetune: train all, encoder at lr x --encoder-lr-scale",
+    )
+    p.add_argument(
+        "--classes",
+        help="comma-separated class order (default: the --init checkpoint's classes, else "
+        "glioma,meningioma,notumor,pituitary); any other label in the data is an error",
+    )
     p.add_argument("--epochs", type=int, default=100, help="maximum epochs (early stopping usually ends sooner)")
     p.add_argument("--batch-size", type=int, default=64)
     p.add_argument("--lr", type=float, default=1e-3, help="Adam learning rate of the classifier head")
@@ -37,11 +52,20 @@ def add_parser(sub) -> None:
     p.add_argument("--label-smoothing", type=float, default=0.0)
     p.add_argument("--patience", type=int, default=15, help="epochs without val improvement before stopping")
     p.add_argument("--image-size", type=int, help="input side (default: the pretrained encoder's, else 224)")
-    p.add_argument("--augment", action=argparse.BooleanOptionalAction, default=True,
-                   help="mild train-time augmentation (rotation ±10°, h-flip, crop 90-100%%, light jitter)")
-    p.add_argument("--contrast-randomise", type=float, default=0.0, metavar="P",
-                   help="with probability P per training image, remap its intensities with a random curve "
-                        "(monotone/inverted/non-monotone), gamma, bias field, blur, noise (default 0: off)")
+    p.add_argument(
+        "--augment",
+        action=argparse.BooleanOptionalAction,
+        default=True,
+        help="mild train-time augmentation (rotation ±10°, h-flip, crop 90-100%%, light jitter)",
+    )
+    p.add_argument(
+        "--contrast-randomise",
+        type=float,
+        default=0.0,
+        metavar="P",
+        help="with probability P per training image, remap its intensities with a random curve "
+        "(monotone/inverted/non-monotone), gamma, bias field, blur, noise (default 0: off)",
+    )
     add_run_folder_args(p)
     add_runtime_args(p)
     p.set_defaults(func=run)

@@ -16,8 +16,13 @@ EXAMPLE = """example:
 
 
 def add_parser(sub) -> None:
-    p = sub.add_parser("pretrain", help="self-supervised SimCLR pretraining (labels ignored)",
-                       description=__doc__, epilog=EXAMPLE, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p = sub.add_parser(
+        "pretrain",
+        help="self-supervised SimCLR pretraining (labels ignored)",
+        description=__doc__,
+        epilog=EXAMPLE,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
     add_config_arg(p)
     add_data_args(p, split_help="splits to pretrain on, e.g. unlabeled,train,val")
     p.add_argument("--out", default="runs/pretrain", help="run folder: last.pt (every epoch), tb/")
@@ -26,17 +31,29 @@ def add_parser(sub) -> None:
     p.add_argument("--lr", type=float, default=3e-4, help="Adam learning rate (after warm-up, cosine decay)")
     p.add_argument("--weight-decay", type=float, default=1e-6)
     p.add_argument("--warmup-epochs", type=int, default=2)
-    p.add_argument("--stop-after", type=int, default=None,
-                   help="stop after this epoch (a time-boxed run; the schedule still spans --epochs, "
-                        "and --resume with a larger --epochs continues it)")
+    p.add_argument(
+        "--stop-after",
+        type=int,
+        default=None,
+        help="stop after this epoch (a time-boxed run; the schedule still spans --epochs, "
+        "and --resume with a larger --epochs continues it)",
+    )
     p.add_argument("--temperature", type=float, default=0.5, help="NT-Xent temperature (see docs/trainer.md)")
     p.add_argument("--image-size", type=int, default=224, help="input side, stored in the preprocessing spec")
     p.add_argument("--init", help="start the encoder from a local checkpoint (ssclnet or a ResNet-18 state dict)")
     add_run_folder_args(p)
-    p.add_argument("--sync-bn", action=argparse.BooleanOptionalAction, default=True,
-                   help="BatchNorm statistics across all processes under torchrun")
-    p.add_argument("--monitor-every", type=int, default=5,
-                   help="kNN accuracy of the encoder every N epochs (0: off); uses labels only to measure")
+    p.add_argument(
+        "--sync-bn",
+        action=argparse.BooleanOptionalAction,
+        default=True,
+        help="BatchNorm statistics across all processes under torchrun",
+    )
+    p.add_argument(
+        "--monitor-every",
+        type=int,
+        default=5,
+        help="kNN accuracy of the encoder every N epochs (0: off); uses labels only to measure",
+    )
     p.add_argument("--monitor-data", help="CSV with labeled train/val splits for the monitor (default: --data)")
     p.add_argument("--monitor-train-split", default="train", help="memory bank split of the kNN monitor")
     p.add_argument("--monitor-val-split", default="val", help="split the kNN monitor scores")

@@ -10,11 +10,17 @@ def add_parser(sub):
     g.add_argument("--model", help="exported model folder (from `ssclnet export`) to publish as a new version")
     g.add_argument("--rollback", metavar="VERSION", help="point `latest` back at an already published version")
     p.add_argument("--no-latest", action="store_true", help="publish without making it the latest version")
-    p.add_argument("--withdraw", metavar="VERSION",
-                   help="mark a published version withdrawn (viewers never load it; needs --reason; not the latest)")
+    p.add_argument(
+        "--withdraw",
+        metavar="VERSION",
+        help="mark a published version withdrawn (viewers never load it; needs --reason; not the latest)",
+    )
     p.add_argument("--reason", metavar="TEXT", help="why the version is withdrawn (shown to viewers)")
-    p.add_argument("--notice", metavar="TEXT",
-                   help="the administrator's message viewers show, e.g. why latest changed ('' removes it)")
+    p.add_argument(
+        "--notice",
+        metavar="TEXT",
+        help="the administrator's message viewers show, e.g. why latest changed ('' removes it)",
+    )
     p.set_defaults(func=run)
 
 

@@ -7,6 +7,8 @@ from __future__ import annotations
 
 import argparse
 
+from .common import add_threads_arg, apply_threads
+
 EXAMPLE = """examples:
   ssclnet trust-report --model build/2026.12.02-1 --series data/trust/benchmark-series.csv \\
       --dev ../shared/data/brain-mri-2d/dev/splits-protocol-500.csv --json runs/trust/report.json
@@ -16,8 +18,13 @@ EXAMPLE = """examples:
 
 
 def add_parser(sub) -> None:
-    p = sub.add_parser("trust-report", help="feature gate / calls per real series, in-range rate on dev test",
-                       description=__doc__, epilog=EXAMPLE, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p = sub.add_parser(
+        "trust-report",
+        help="feature gate / calls per real series, in-range rate on dev test",
+        description=__doc__,
+        epilog=EXAMPLE,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
     src = p.add_mutually_exclusive_group(required=True)
     src.add_argument("--model", help="an exported model folder with card_format 2 (gate + calibration)")
     src.add_argument("--checkpoint", help="a fine-tuned checkpoint (needs --gate)")
@@ -27,7 +34,7 @@ def add_parser(sub) -> None:
     p.add_argument("--dev-split", default="test")
     p.add_argument("--val-split", default="val", help="dev split for the threshold sweep ('' to skip)")
     p.add_argument("--json", help="write the whole report here")
-    p.add_argument("--threads", type=int, default=0, help="torch intra-op threads (0: torch's default)")
+    add_threads_arg(p)
     p.set_defaults(func=run)
 
 
@@ -35,13 +42,10 @@ def run(args) -> int:
     import json
     from pathlib import Path
 
-    import torch
-
     from ..ood import Gaussians
     from ..trust import format_report, load_gate, trust_report
 
-    if args.threads:
-        torch.set_num_threads(args.threads)
+    apply_threads(args)
     if args.model:
         from ..import_tfjs import import_artifact
         from ..model import Classifier
@@ -66,8 +70,9 @@ def run(args) -> int:
         gate, data = load_gate(args.gate)
         g = Gaussians.from_bytes(data, len(classes), int(gate["features"]["dim"]))
         thr, temp = float(gate["features"]["threshold"]), float(gate["calibration"]["temperature"])
-    rep = trust_report(model, classes, spec, g, thr, temp, args.series, args.dev, args.dev_split,
-                       args.val_split or None)
+    rep = trust_report(
+        model, classes, spec, g, thr, temp, args.series, args.dev, args.dev_split, args.val_split or None
+    )
     rep["model"] = args.model or args.checkpoint
     print(format_report(rep))
     if args.json:

@@ -24,7 +24,8 @@ function isDicomBytes(bytes: Uint8Array): boolean {
 function grayIfEqual(rgb: Uint8Array, width: number, height: number): RawSlice {
   const n = width * height;
   for (let i = 0; i < n; i++) {
-    if (rgb[3 * i] !== rgb[3 * i + 1] || rgb[3 * i] !== rgb[3 * i + 2]) return { data: rgb, width, height, channels: 3 };
+    if (rgb[3 * i] !== rgb[3 * i + 1] || rgb[3 * i] !== rgb[3 * i + 2])
+      return { data: rgb, width, height, channels: 3 };
   }
   const gray = new Uint8Array(n);
   for (let i = 0; i < n; i++) gray[i] = rgb[3 * i];
@@ -51,7 +52,8 @@ export function decodePng(bytes: Uint8Array): RawSlice {
 }
 
 /** A slice read from a file: DICOM slices carry their frame's attributes (for the metadata gate), JPEG/PNG none. */
-export type FileSlice = RawSlice & Partial<Pick<DicomSlice, 'attributes' | 'frame' | 'position' | 'instanceNumber' | 'seriesInstanceUid'>>;
+export type FileSlice = RawSlice &
+  Partial<Pick<DicomSlice, 'attributes' | 'frame' | 'position' | 'instanceNumber' | 'seriesInstanceUid'>>;
 
 /**
  * Every slice of a file (several for a multi-frame DICOM; every DICOM transfer syntax readDicom supports);

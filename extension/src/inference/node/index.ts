@@ -5,7 +5,10 @@ import { fsSource } from './fsSource';
 export { fsSource };
 
 /** `location` is a registry or model folder on disk, or an http(s) URL of one. Node defaults to the wasm backend. */
-export function loadModelFrom(location: string, options: Omit<LoadOptions, 'url' | 'source'> = {}): Promise<LoadedModel> {
+export function loadModelFrom(
+  location: string,
+  options: Omit<LoadOptions, 'url' | 'source'> = {},
+): Promise<LoadedModel> {
   const isUrl = /^https?:\/\//i.test(location);
   return loadModel({ backend: 'wasm', ...options, ...(isUrl ? { url: location } : { source: fsSource(location) }) });
 }
