@@ -57,6 +57,11 @@ const common = (name, entry) => ({
     },
   },
   module: {
+    // tfjs-backend-wasm starts its pthread workers from the *source text* of this Emscripten factory
+    // (`factory.toString()` into a blob: worker). Parsed, webpack would rewrite its Node-only require() calls
+    // into calls of the bundle's own loader, a name that does not exist in that worker ("r is not defined").
+    // Unparsed, the require() calls stay as written, behind Emscripten's ENVIRONMENT_IS_NODE checks.
+    noParse: /tfjs-backend-wasm-threaded-simd\.js$/,
     rules: [
       {
         test: /\.tsx?$/,
@@ -77,5 +82,15 @@ module.exports = [
   common('ssclnet-extension', './extension/src/index.ts'),
   common('ssclnet-mode', './mode/src/index.ts'),
   // The inference engine: tfjs + the inference module; a module Web Worker by default, or imported on the page.
-  { ...common('ssclnet-inference', './extension/src/engine/entry.ts'), plugins: [new EmitTfjsWasm()] },
+  {
+    ...common('ssclnet-inference', './extension/src/engine/entry.ts'),
+    plugins: [new EmitTfjsWasm()],
+    optimization: {
+      splitChunks: false,
+      // The same blob: worker (see noParse) reads the factory's one outer variable behind
+      // `typeof _scriptDir !== "undefined"`; terser's `typeofs` would rewrite that to `void 0 !== n`, which throws
+      // in the worker where the (renamed) variable does not exist.
+      minimizeOptions: { javascript: { compress: { passes: 2, typeofs: false } } },
+    },
+  },
 ];

@@ -66,7 +66,11 @@ export function readViewerState(services: TrackedServices): ViewerState {
     slice = sliceInfo(vp.getSliceIndex(), vp.getNumberOfSlices());
   }
   if (!slice && typeof vp.getImageIds === 'function' && typeof vp.getCurrentImageIdIndex === 'function') {
-    slice = sliceInfo(vp.getCurrentImageIdIndex(), vp.getImageIds().length);
+    try {
+      slice = sliceInfo(vp.getCurrentImageIdIndex(), vp.getImageIds().length);
+    } catch {
+      slice = null; // a volume viewport between volumes throws ("No actor found"): nothing displayed yet
+    }
   }
   if (!slice) return { kind: 'empty', viewportId };
   const uid = services.viewportGridService.getState().viewports.get(viewportId)?.displaySetInstanceUIDs?.[0];

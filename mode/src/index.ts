@@ -85,8 +85,8 @@ export const ssclnetHotkeys = [
  * use); the mode picks the ones a radiologist needs for brain MR slices and adds its classify button. Against a host
  * without that customization, the mode falls back to its own copies of the same definitions.
  *
- * MPR is left out: this mode's hanging protocol and tool group are stack-only (no 'mpr' tool group, no volume
- * loader set up), so the layout selector's MPR presets are not offered by the mode itself.
+ * MPR: the host's layout selector ('Layout') offers OHIF's MPR preset; the mode creates the 'mpr' tool group its
+ * volume viewports use, and the panel classifies the axial plane there (and declines the others).
  */
 export const classifyButton = {
   id: CLASSIFY_BUTTON_ID,
@@ -102,7 +102,9 @@ export const classifyButton = {
 /** Our own buttons (the classify button). */
 export const toolbarButtons = [classifyButton];
 
-const setToolActiveToolbar = { commandName: 'setToolActiveToolbar', commandOptions: { toolGroupIds: ['default'] } };
+/** The mode's tool groups: the stack viewport's, and the MPR layout's volume viewports'. */
+export const TOOL_GROUP_IDS = ['default', 'mpr'];
+const setToolActiveToolbar = { commandName: 'setToolActiveToolbar', commandOptions: { toolGroupIds: TOOL_GROUP_IDS } };
 const toolButton = (
   id: string,
   icon: string,
@@ -220,7 +222,7 @@ function onModeEnter({ servicesManager, extensionManager, commandsManager }: Mod
   if (!tools) throw new Error('ssclnet mode: @ohif/extension-cornerstone tools are not registered');
   const { toolNames, Enums } = tools.exports;
   const mouse = Enums.MouseBindings;
-  servicesManager.services.toolGroupService.createToolGroupAndAddTools('default', {
+  const viewingTools = () => ({
     active: [
       { toolName: toolNames.WindowLevel, bindings: [{ mouseButton: mouse.Primary }] },
       { toolName: toolNames.Pan, bindings: [{ mouseButton: mouse.Auxiliary }] },
@@ -229,6 +231,10 @@ function onModeEnter({ servicesManager, extensionManager, commandsManager }: Mod
     ],
     passive: [],
   });
+  // 'default' for the stack viewport; 'mpr' for the three volume viewports of OHIF's MPR layout (the layout
+  // selector's MPR preset runs the host's 'mpr' hanging protocol, whose viewports name this tool group).
+  for (const id of TOOL_GROUP_IDS)
+    servicesManager.services.toolGroupService.createToolGroupAndAddTools(id, viewingTools());
   const { toolbarService, customizationService } = servicesManager.services;
   if (toolbarService) {
     toolbarService.register(

@@ -220,10 +220,10 @@ describe('ssclnet mode', () => {
     });
     expect(customizations).toEqual([{ 'ohif.hotkeyBindings': { $push: ssclnetHotkeys } }]);
     expect(ran).toEqual(['ssclnet.loadModel']);
-    expect(created).toHaveLength(1);
-    const [id, tools] = created[0];
-    expect(id).toBe('default');
-    expect(tools.active.find((t) => t.toolName === 'StackScroll')?.bindings).toEqual([{ mouseButton: 524288 }]);
+    // The stack viewport's tool group and the MPR layout's ('mpr', named by the host's MPR hanging protocol).
+    expect(created.map(([id]) => id)).toEqual(['default', 'mpr']);
+    for (const [, tools] of created)
+      expect(tools.active.find((t) => t.toolName === 'StackScroll')?.bindings).toEqual([{ mouseButton: 524288 }]);
     expect(() =>
       m.onModeEnter({ servicesManager: { services }, extensionManager: { getModuleEntry: () => undefined } }),
     ).toThrow(/tools are not registered/);

@@ -36,6 +36,11 @@ class AugmentParams:
     brightness: float = 0.1  # additive, in [0, 1] intensity units
     contrast: float = 0.2  # factor uniform in [1 - c, 1 + c]
     gamma: float = 0.2  # exponent uniform in [1 - g, 1 + g]
+    # The strong preset's extras; 0 = off and no random draws (runs without them reproduce bit for bit).
+    aspect_log: float = 0.0  # crop aspect ratio exp(uniform(-a, a)) (RandomResizedCrop's 3/4..4/3 is log(4/3))
+    blur_p: float = 0.0  # Gaussian blur with this probability, sigma uniform in [0.1, blur_sigma_max] pixels
+    blur_sigma_max: float = 1.5
+    noise_max: float = 0.0  # additive Gaussian noise, std uniform in [0, noise_max] ([0, 1] units)
 
     def __post_init__(self) -> None:
         if not 0 < self.crop_min <= self.crop_max <= 1:
@@ -46,9 +51,26 @@ class AugmentParams:
             raise ValueError("gamma and contrast jitter must be < 1")
 
 
-# The paper's pretraining augmentations, and a milder set for supervised fine-tuning (labels are at stake:
-# strong crops can cut a small lesion out of view).
+# The paper's pretraining augmentations (the seed's, `--augment paper`), a strong SimCLR-style preset
+# (`--augment strong`: SimCLR's ablations put wide random-resized crops and strong photometric distortion
+# first; for grey MR that is brightness/contrast/gamma, blur and noise instead of colour jitter), and a
+# milder set for supervised fine-tuning (labels are at stake: strong crops can cut a small lesion out of view).
 PRETRAIN = AugmentParams()
+STRONG = AugmentParams(
+    max_rotation_deg=15.0,
+    hflip_p=0.5,
+    vflip_p=0.5,
+    crop_min=0.45,  # side 0.45 = 20 % of the area, SimCLR's scale (0.2, 1) with 64-128 px inputs
+    crop_max=1.0,
+    brightness=0.3,
+    contrast=0.5,
+    gamma=0.5,
+    aspect_log=math.log(4 / 3),
+    blur_p=0.5,
+    blur_sigma_max=1.5,
+    noise_max=0.05,
+)
+PRESETS = {"paper": PRETRAIN, "strong": STRONG}
 FINETUNE = AugmentParams(
     max_rotation_deg=10.0,
     hflip_p=0.5,
@@ -76,12 +98,16 @@ def affine_matrices(n: int, params: AugmentParams, like: torch.Tensor, gen: torc
     fx = _signs(n, params.hflip_p, like, gen)
     fy = _signs(n, params.vflip_p, like, gen)
     side = _uniform(n, params.crop_min, params.crop_max, like, gen)
+    sx, sy = side, side
+    if params.aspect_log > 0:  # same area, aspect exp(+-a); each side capped at the whole image
+        r = torch.exp(_uniform(n, -params.aspect_log, params.aspect_log, like, gen)).sqrt()
+        sx, sy = (side * r).clamp(max=1.0), (side / r).clamp(max=1.0)
     # The crop's centre ranges where the crop fits: [-(1 - side), 1 - side] in normalised coordinates.
-    cx = _uniform(n, -1.0, 1.0, like, gen) * (1.0 - side)
-    cy = _uniform(n, -1.0, 1.0, like, gen) * (1.0 - side)
-    cos, sin = torch.cos(angle) * side, torch.sin(angle) * side
-    row0 = torch.stack([cos * fx, -sin * fy, cx], dim=1)
-    row1 = torch.stack([sin * fx, cos * fy, cy], dim=1)
+    cx = _uniform(n, -1.0, 1.0, like, gen) * (1.0 - sx)
+    cy = _uniform(n, -1.0, 1.0, like, gen) * (1.0 - sy)
+    cos, sin = torch.cos(angle), torch.sin(angle)
+    row0 = torch.stack([cos * sx * fx, -sin * sy * fy, cx], dim=1)
+    row1 = torch.stack([sin * sx * fx, cos * sy * fy, cy], dim=1)
     return torch.stack([row0, row1], dim=1)
 
 
@@ -114,7 +140,28 @@ def augment(
     u = u.pow(g)
     m = u.mean(dim=(1, 2, 3), keepdim=True)
     u = ((u - m) * c + m + b).clamp_(0.0, 1.0)
+    if params.blur_p > 0:
+        u = _random_blur(u, params.blur_p, params.blur_sigma_max, generator)
+    if params.noise_max > 0:
+        sigma = _uniform(n, 0.0, params.noise_max, xf, generator).view(n, 1, 1, 1)
+        u = (u + sigma * torch.randn(u.shape, device=u.device, generator=generator)).clamp_(0.0, 1.0)
     return ((u - mean) / std).to(dtype)
+
+
+def _random_blur(u: torch.Tensor, p: float, sigma_max: float, gen: torch.Generator | None) -> torch.Tensor:
+    """Separable Gaussian blur of a random subset (probability p), sigma uniform in [0.1, sigma_max] per image."""
+    n, c, h, w = u.shape
+    sigma = _uniform(n, 0.1, sigma_max, u, gen)
+    chosen = torch.rand(n, device=u.device, generator=gen) < p
+    radius = max(1, math.ceil(3 * sigma_max))
+    t = torch.arange(-radius, radius + 1, device=u.device, dtype=torch.float32)
+    k = torch.exp(-0.5 * (t.view(1, -1) / sigma.view(-1, 1)) ** 2)
+    k = k / k.sum(dim=1, keepdim=True)  # (n, K): one kernel per image, applied as a grouped conv
+    x = u.reshape(1, n * c, h, w)
+    kk = k.repeat_interleave(c, dim=0)
+    x = F.conv2d(F.pad(x, (radius, radius, 0, 0), mode="replicate"), kk.view(n * c, 1, 1, -1), groups=n * c)
+    x = F.conv2d(F.pad(x, (0, 0, radius, radius), mode="replicate"), kk.view(n * c, 1, -1, 1), groups=n * c)
+    return torch.where(chosen.view(n, 1, 1, 1), x.view(n, c, h, w), u)
 
 
 # --- Contrast randomisation (domain randomisation of the intensity mapping, in the spirit of SynthSeg:

@@ -58,6 +58,7 @@ class ImageSet:
     skipped: list[tuple[str, str]] = field(default_factory=list)  # (file, reason)
     splits: list[str | None] = field(default_factory=list)
     records: list[Record] = field(default_factory=list)  # the rows asked for (readable or not)
+    groups: list[str] = field(default_factory=list)  # near-twin group of each slice (its file where none)
 
     def __len__(self) -> int:
         return int(self.images.shape[0])
@@ -179,6 +180,7 @@ def load_images(
     labels: list[str | None] = []
     sources: list[str] = []
     splits: list[str | None] = []
+    groups: list[str] = []
     skipped: list[tuple[str, str]] = []
     for rec, (slices, err) in zip(records, results):
         if err is not None:
@@ -189,9 +191,10 @@ def load_images(
             labels.append(rec.label)
             sources.append(str(rec.path))
             splits.append(rec.split)
+            groups.append(rec.group or str(rec.path))
     shape = (0, spec.channels, spec.input_size, spec.input_size)
     images = torch.from_numpy(np.stack(arrays)) if arrays else torch.empty(shape, dtype=torch.float16)
-    return ImageSet(images, labels, sources, skipped, splits, records)
+    return ImageSet(images, labels, sources, skipped, splits, records, groups)
 
 
 def _progress(it, total: int, enabled: bool, desc: str):

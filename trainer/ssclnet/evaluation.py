@@ -88,7 +88,7 @@ def format_report(m: dict) -> str:
     return "\n".join(lines)
 
 
-def _png(fig) -> bytes:
+def figure_png(fig) -> bytes:
     buf = io.BytesIO()
     fig.savefig(buf, format="png", dpi=120, bbox_inches="tight")
     return buf.getvalue()
@@ -113,7 +113,7 @@ def plot_confusion(m: dict, title: str = "") -> bytes:
     for i in range(cm.shape[0]):
         for j in range(cm.shape[1]):
             ax.text(j, i, str(cm[i, j]), ha="center", va="center", color="white" if cm[i, j] > peak / 2 else "black")
-    data = _png(fig)
+    data = figure_png(fig)
     plt.close(fig)
     return data
 
@@ -133,7 +133,7 @@ def plot_reliability(confidence: np.ndarray, correct: np.ndarray, ece: float, bi
     ax.set_ylabel("accuracy")
     ax.set_title(f"reliability (ECE {ece:.3f})")
     ax.legend(loc="upper left")
-    data = _png(fig)
+    data = figure_png(fig)
     plt.close(fig)
     return data
 

@@ -11,6 +11,7 @@ import torch
 
 from . import augment as aug
 from .checkpoint import check_resumable, load_checkpoint, save_checkpoint
+from .curves import plot_history, write_history_csv
 from .data import (
     HELD_OUT_SPLITS,
     DataError,
@@ -47,6 +48,7 @@ from .training import (
     embed,
     epoch_batches,
     epoch_seed,
+    group_aware_batches,
     knn_accuracy,
     load_encoder_init,
     place_model,
@@ -72,8 +74,11 @@ class PretrainConfig(RunOptions):
     monitor_every: int = 5
     monitor_data: str | None = None
     monitor_train_split: str = "train"
-    monitor_val_split: str = "val"
+    monitor_val_split: str = "test"
     knn_k: int = 20
+    augment: str = "paper"
+    group_batches: bool = False
+    optimizer: str = "adam"
 
 
 class SimCLRStep:
@@ -96,7 +101,8 @@ class SimCLRStep:
 
     def views(self, x: torch.Tensor) -> torch.Tensor:
         kw = dict(mean=self.spec.mean, std=self.spec.std, generator=self.generator)
-        v = torch.cat([aug.augment(x, aug.PRETRAIN, **kw), aug.augment(x, aug.PRETRAIN, **kw)])
+        params = aug.PRESETS[self.cfg.augment]
+        v = torch.cat([aug.augment(x, params, **kw), aug.augment(x, params, **kw)])
         return v.contiguous(memory_format=torch.channels_last) if self.cfg.channels_last else v
 
     def update(self, views: torch.Tensor) -> torch.Tensor:
@@ -111,6 +117,24 @@ class SimCLRStep:
         return loss.detach()
 
 
+OPTIMIZERS = ("adam", "adamw", "sgd")
+
+
+def make_optimizer(name: str, model: torch.nn.Module, lr: float, weight_decay: float) -> torch.optim.Optimizer:
+    """Adam (the seed's), AdamW (decoupled decay), or SGD with Nesterov momentum 0.9. For AdamW and SGD,
+    BatchNorm and bias parameters get no weight decay (the usual SimCLR/timm exclusion)."""
+    if name == "adam":
+        return torch.optim.Adam(model.parameters(), lr=lr, weight_decay=weight_decay)
+    decay = [p for p in model.parameters() if p.ndim > 1]
+    plain = [p for p in model.parameters() if p.ndim <= 1]
+    groups = [{"params": decay, "weight_decay": weight_decay}, {"params": plain, "weight_decay": 0.0}]
+    if name == "adamw":
+        return torch.optim.AdamW(groups, lr=lr)
+    if name == "sgd":
+        return torch.optim.SGD(groups, lr=lr, momentum=0.9, nesterov=True)
+    raise InputError(f"--optimizer {name}: choose one of {', '.join(OPTIMIZERS)}")
+
+
 def build(cfg: PretrainConfig, rt: Runtime, steps_per_epoch: int):
     """Model, optimiser, schedule and augmentation generator for a run (also used by the benchmark)."""
     torch.manual_seed(cfg.seed)
@@ -119,7 +143,7 @@ def build(cfg: PretrainConfig, rt: Runtime, steps_per_epoch: int):
     if cfg.init:
         init_note = load_encoder_init(cfg.init, net.encoder)
     model = place_model(net, rt, channels_last=cfg.channels_last, compile=cfg.compile, sync_bn=cfg.sync_bn)
-    optimizer = torch.optim.Adam(model.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
+    optimizer = make_optimizer(cfg.optimizer, model, cfg.lr, cfg.weight_decay)
     scheduler = warmup_cosine(optimizer, cfg.epochs * steps_per_epoch, cfg.warmup_epochs * steps_per_epoch)
     generator = torch.Generator(device=rt.device)
     generator.manual_seed(epoch_seed(cfg.seed, 0, rt.rank))
@@ -160,6 +184,10 @@ def _run(cfg: PretrainConfig, rt: Runtime, hook: Hook | None) -> dict:
     log = Logger(out, rt.is_main, cfg.tensorboard, cfg.quiet)
     bars = rt.is_main and progress_enabled(cfg.quiet)
     spec = PreprocessSpec(input_size=cfg.image_size)
+    if cfg.augment not in aug.PRESETS:
+        raise InputError(f"pretrain: --augment {cfg.augment}: choose one of {', '.join(aug.PRESETS)}")
+    if cfg.optimizer not in OPTIMIZERS:
+        raise InputError(f"pretrain: --optimizer {cfg.optimizer}: choose one of {', '.join(OPTIMIZERS)}")
 
     t0 = time.perf_counter()
     try:
@@ -184,7 +212,7 @@ def _run(cfg: PretrainConfig, rt: Runtime, hook: Hook | None) -> dict:
         cfg,
         classes=None,
         preprocess=spec.to_dict(),
-        augmentation=aug.PRETRAIN,
+        augmentation=aug.PRESETS[cfg.augment],
         model="SimCLRModel(resnet18 encoder, projection 512-512-128)",
         data={"train": rows_fingerprint(records, cfg.data)},
     )
@@ -211,7 +239,13 @@ def _run(cfg: PretrainConfig, rt: Runtime, hook: Hook | None) -> dict:
     monitor = _load_monitor(cfg, spec, log) if rt.is_main else None
 
     batch = effective_batch_size(len(ds), cfg.batch_size, rt)
-    steps = len(epoch_batches(len(ds), batch, 0, cfg.seed, rt))
+
+    def batches_of(epoch: int):
+        if cfg.group_batches:
+            return group_aware_batches(ds.groups, batch, epoch, cfg.seed, rt)
+        return epoch_batches(len(ds), batch, epoch, cfg.seed, rt)
+
+    steps = len(batches_of(0))
     model, optimizer, scheduler, generator, init_note = build(cfg, rt, steps)
     if init_note:
         log.info(f"encoder initialised from {cfg.init} ({init_note})")
@@ -238,13 +272,33 @@ def _run(cfg: PretrainConfig, rt: Runtime, hook: Hook | None) -> dict:
         f"epochs {start_epoch}->{cfg.epochs}, device {rt.device}"
     )
     metrics: dict = {"history": history}
+
+    def measure_knn() -> float:
+        enc = unwrap(model).encoder
+        bank_x, bank_y, val_x, val_y, classes = monitor
+        fa = embed(enc, bank_x, rt, channels_last=cfg.channels_last, amp=cfg.amp)
+        fb = embed(enc, val_x, rt, channels_last=cfg.channels_last, amp=cfg.amp)
+        return knn_accuracy(fa, bank_y, fb, val_y, len(classes), k=cfg.knn_k)
+
+    def write_curves() -> None:
+        if rt.is_main and history:
+            write_history_csv(history, out / "history.csv")
+            title = (
+                f"pretrain {out.name}: --augment {cfg.augment}, {cfg.image_size}px, batch {batch}, T {cfg.temperature}"
+            )
+            plot_history(history, out / "curve.png", title)
+
+    if monitor is not None and not history:  # the starting point of the curve: the encoder before any step
+        history.append({"epoch": 0, "loss": None, "knn_acc": measure_knn()})
+        log.info(f"epoch 0 (initial encoder): kNN acc {history[0]['knn_acc']:.3f}")
+        log.scalars(0, **{"pretrain/knn_acc": history[0]["knn_acc"]})
     end_epoch = min(cfg.epochs, cfg.stop_after) if cfg.stop_after else cfg.epochs
     for epoch in range(start_epoch, end_epoch):
         t_epoch = time.perf_counter()
         model.train()
         generator.manual_seed(epoch_seed(cfg.seed, epoch, rt.rank))
         loss_sum = torch.zeros((), device=rt.device)
-        batches = epoch_batches(len(ds), batch, epoch, cfg.seed, rt)
+        batches = batches_of(epoch)
         bar = progress(batches, total=len(batches), desc=f"epoch {epoch + 1}/{cfg.epochs}", enabled=bars)
         for i, idx in enumerate(bar):
             loss = step_fn.update(step_fn.views(source.get(idx)))
@@ -266,17 +320,14 @@ def _run(cfg: PretrainConfig, rt: Runtime, hook: Hook | None) -> dict:
             "pairs_per_s": len(batches) * batch * rt.world_size / max(seconds, 1e-9),
         }
         if monitor is not None and ((epoch + 1) % cfg.monitor_every == 0 or epoch + 1 == end_epoch):
-            enc = unwrap(model).encoder
-            bank_x, bank_y, val_x, val_y, classes = monitor
-            fa = embed(enc, bank_x, rt, channels_last=cfg.channels_last, amp=cfg.amp)
-            fb = embed(enc, val_x, rt, channels_last=cfg.channels_last, amp=cfg.amp)
-            row["knn_acc"] = knn_accuracy(fa, bank_y, fb, val_y, len(classes), k=cfg.knn_k)
+            row["knn_acc"] = measure_knn()
         history.append(row)
+        write_curves()
         metrics = {"history": history, **{k: v for k, v in row.items() if k != "epoch"}}
         log.scalars(epoch + 1, **{f"pretrain/{k}": v for k, v in row.items() if k != "epoch"})
         log.info(
             f"epoch {epoch + 1}/{cfg.epochs}: loss {epoch_loss:.4f}, {row['pairs_per_s']:.0f} pairs/s"
-            + (f", kNN val acc {row['knn_acc']:.3f}" if "knn_acc" in row else "")
+            + (f", kNN acc {row['knn_acc']:.3f}" if "knn_acc" in row else "")
         )
         if rt.is_main:
             save_checkpoint(

@@ -67,6 +67,43 @@ def epoch_batches(
     return list(idx.split(batch_size))
 
 
+def group_aware_batches(groups: list[str], batch_size: int, epoch: int, seed: int, rt: Runtime) -> torch.Tensor:
+    """This rank's batches of one epoch with no two images of one near-twin group in a batch: near-twins
+    are false negatives for NT-Xent (the loss would push copies of one slice apart). A seeded permutation as
+    in `epoch_batches`; an image whose group is already in the batch waits for the next batch (it goes first
+    there), so every image is still seen about once per epoch; the incomplete last batch is dropped."""
+    gen = torch.Generator().manual_seed(seed * 1_000_003 + epoch)
+    order = torch.randperm(len(groups), generator=gen).tolist()
+    batches: list[list[int]] = []
+    pending: list[int] = []
+    pos = 0
+    while True:
+        batch: list[int] = []
+        seen: set[str] = set()
+        waiting: list[int] = []
+        for i in pending:
+            if len(batch) < batch_size and groups[i] not in seen:
+                batch.append(i)
+                seen.add(groups[i])
+            else:
+                waiting.append(i)
+        pending = waiting
+        while len(batch) < batch_size and pos < len(order):
+            i = order[pos]
+            pos += 1
+            if groups[i] in seen:
+                pending.append(i)
+            else:
+                batch.append(i)
+                seen.add(groups[i])
+        if len(batch) < batch_size:
+            break
+        batches.append(batch)
+    steps = len(batches) // rt.world_size  # the same count on every rank (DDP steps in lockstep)
+    mine = batches[rt.rank :: rt.world_size][:steps]
+    return torch.tensor(mine, dtype=torch.long).view(steps, batch_size)
+
+
 def epoch_seed(seed: int, epoch: int, rank: int) -> int:
     """The augmentation generator is reseeded from (seed, epoch, rank) at every epoch: each rank draws its
     own parameters, and a run resumed with the same number of ranks replays an epoch exactly."""

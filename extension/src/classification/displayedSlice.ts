@@ -8,6 +8,7 @@ import type { DicomAttributes } from '../engine/types';
 import type { CornerstoneLike } from '../host/cornerstone';
 import { PixelPathError, rawSliceFromImage, rawSliceFromVolumeSlice, type ImageLike } from './pixelPath';
 import { dicomAttributes } from './dicomAttributes';
+import { volumeFromImageData, volumePlane } from './volumePlane';
 import type { TrackedServices } from '../viewportTracker';
 
 export interface SliceIdentity {
@@ -48,8 +49,7 @@ interface HostViewport {
   element?: HTMLElement;
   getCornerstoneImage?: () => ImageLike | undefined;
   getCurrentImageId?: () => string | undefined;
-  getCurrentSlicePixelData?: () => ArrayLike<number>;
-  getSliceViewInfo?: () => { width: number; height: number; sliceIndex: number };
+  getImageData?: () => unknown;
   getSliceIndex?: () => number;
   getNumberOfSlices?: () => number;
   getImageIds?: () => string[];
@@ -143,38 +143,53 @@ export function readDisplayedSlice(
       identity: { ...base, imageId, frame: raw.frame, sopInstanceUID: sopFor(cs, imageId, ds, sliceIndex) },
     };
   }
-  if (typeof vp.getCurrentSlicePixelData === 'function' && typeof vp.getSliceViewInfo === 'function') {
-    const info = vp.getSliceViewInfo();
-    const imageId = vp.getCurrentImageId?.() ?? '';
+  if (typeof vp.getImageData === 'function' && typeof vp.getCamera === 'function') {
+    const camera = vp.getCamera();
+    const plane = volumePlane(volumeFromImageData(vp.getImageData()), camera);
+    let imageId = '';
+    try {
+      imageId = vp.getCurrentImageId?.() ?? ''; // the acquired image in this plane, when the plane is one
+    } catch {
+      imageId = '';
+    }
     const photometric = imageId ? cs?.metaData?.get('imagePixelModule', imageId)?.photometricInterpretation : undefined;
     const raw = rawSliceFromVolumeSlice({
-      data: vp.getCurrentSlicePixelData(),
-      width: info.width,
-      height: info.height,
+      data: plane.data,
+      width: plane.width,
+      height: plane.height,
       photometricInterpretation:
         typeof photometric === 'string' ? photometric : ds?.instances?.[0]?.PhotometricInterpretation,
     });
     // A volume plane is the displayed reformat, not one acquired slice: its orientation is the viewport camera's
-    // (MPR: axial, sagittal or coronal), so the metadata gate checks that one (a sagittal or coronal plane is declined
-    // as "not an axial slice"); the instance's other attributes are checked as usual.
-    const orientation = planeOrientation(vp.getCamera?.());
-    // Off-axis planes may have no nearest acquired image: the plane's own orientation (and the series' modality)
-    // is still enough for the gate to decline it.
-    const attributes = imageId
-      ? attributesFor(cs, imageId, ds, sliceIndex, 0)
-      : orientation
-        ? { Modality: modality || undefined }
-        : null;
-    if (attributes) {
-      if (orientation) attributes.ImageOrientationPatient = orientation;
-      else delete attributes.ImageOrientationPatient;
+    // (MPR: axial, sagittal or coronal) and its pixel spacing the volume's along the plane, so the metadata gate
+    // checks those (a sagittal or coronal plane is declined as "not an axial slice"). The series' other attributes
+    // come from the acquired image in the plane, else from the series' first instance.
+    const orientation = planeOrientation(camera);
+    let firstImageId = '';
+    try {
+      firstImageId = vp.getImageIds?.()?.[0] ?? '';
+    } catch {
+      firstImageId = ''; // Cornerstone throws while the volume's actor is being replaced
     }
+    const attributes =
+      attributesFor(cs, imageId || firstImageId, ds, imageId ? sliceIndex : 0, 0) ??
+      ({ Modality: modality || undefined } as DicomAttributes);
+    if (orientation) attributes.ImageOrientationPatient = orientation;
+    else delete attributes.ImageOrientationPatient;
+    attributes.PixelSpacing = plane.pixelSpacing;
     return {
       raw,
       viewportId: id,
       kind: 'volume',
       attributes,
-      identity: { ...base, imageId, frame: 0, sopInstanceUID: imageId ? sopFor(cs, imageId, ds, sliceIndex) : '' },
+      identity: {
+        ...base,
+        sliceIndex: plane.sliceIndex,
+        sliceCount: plane.sliceCount,
+        imageId,
+        frame: 0,
+        sopInstanceUID: imageId ? sopFor(cs, imageId, ds, sliceIndex) : '',
+      },
     };
   }
   throw new PixelPathError('this viewport type (not a stack or volume viewport) cannot be classified');

@@ -28,13 +28,8 @@ export function configureWasmThreads(requested?: number): void {
   // On the page (configuration `inference: 'main'`) the page's CSP does not let scripts run from blob: URLs, which
   // the threaded build's pthread workers need; one thread requested means the same. The single-threaded SIMD
   // build is then chosen up front (tfjs reads this flag when the wasm backend starts).
-  // Threads are opt-in (`wasmThreads` >= 2) for now: in our webpack bundle the threaded build's pthread workers fail
-  // ("r is not defined": tfjs serialises its minified Emscripten factory into a blob: worker, which loses the
-  // bundle's scope), so by default the single-threaded SIMD build runs, isolated or not.
-  if (
-    !(Number.isInteger(requested) && (requested as number) >= 2) ||
-    typeof (globalThis as { document?: unknown }).document !== 'undefined'
-  ) {
+  // Without cross-origin isolation there is no SharedArrayBuffer and tfjs picks the single-threaded build itself.
+  if (requested === 1 || typeof (globalThis as { document?: unknown }).document !== 'undefined') {
     tf.env().set('WASM_HAS_MULTITHREAD_SUPPORT', false);
     setThreadsCount(1);
     return;

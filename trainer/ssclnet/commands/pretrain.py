@@ -28,7 +28,7 @@ def add_parser(sub) -> None:
     p.add_argument("--out", default="runs/pretrain", help="run folder: last.pt (every epoch), tb/")
     p.add_argument("--epochs", type=int, default=100)
     p.add_argument("--batch-size", type=int, default=256, help="images per process per step (2 views each)")
-    p.add_argument("--lr", type=float, default=3e-4, help="Adam learning rate (after warm-up, cosine decay)")
+    p.add_argument("--lr", type=float, default=3e-4, help="peak learning rate (linear warm-up, then cosine decay)")
     p.add_argument("--weight-decay", type=float, default=1e-6)
     p.add_argument("--warmup-epochs", type=int, default=2)
     p.add_argument(
@@ -37,6 +37,24 @@ def add_parser(sub) -> None:
         default=None,
         help="stop after this epoch (a time-boxed run; the schedule still spans --epochs, "
         "and --resume with a larger --epochs continues it)",
+    )
+    p.add_argument(
+        "--augment",
+        choices=["paper", "strong"],
+        default="paper",
+        help="augmentation preset: paper (the seed's: 80-90%% side crops, +-15 deg, flips, mild intensity) or "
+        "strong (SimCLR-style: 20-100%% area crops with aspect jitter, strong brightness/contrast/gamma, blur, noise)",
+    )
+    p.add_argument(
+        "--group-batches",
+        action="store_true",
+        help="no two images of one near-twin group (the manifest's group column) in a batch: no false negatives",
+    )
+    p.add_argument(
+        "--optimizer",
+        choices=["adam", "adamw", "sgd"],
+        default="adam",
+        help="adam (the seed's), adamw, or sgd (Nesterov momentum 0.9); no decay on BN/bias for adamw/sgd",
     )
     p.add_argument("--temperature", type=float, default=0.5, help="NT-Xent temperature (see docs/trainer.md)")
     p.add_argument("--image-size", type=int, default=224, help="input side, stored in the preprocessing spec")
@@ -56,7 +74,9 @@ def add_parser(sub) -> None:
     )
     p.add_argument("--monitor-data", help="CSV with labeled train/val splits for the monitor (default: --data)")
     p.add_argument("--monitor-train-split", default="train", help="memory bank split of the kNN monitor")
-    p.add_argument("--monitor-val-split", default="val", help="split the kNN monitor scores")
+    p.add_argument(
+        "--monitor-val-split", default="test", help="split the kNN monitor scores (measured only, never selects)"
+    )
     p.add_argument("--knn-k", type=int, default=20)
     add_runtime_args(p)
     p.set_defaults(func=run)
