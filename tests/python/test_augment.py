@@ -152,3 +152,36 @@ def test_contrast_randomise_keeps_geometry_but_changes_tissue_ordering():
 def test_contrast_randomise_rejects_a_bad_probability():
     with pytest.raises(ValueError):
         contrast_randomise(real_batch(2), 1.5)
+
+
+def test_strong_preset_keeps_range_and_differs_from_paper():
+    from ssclnet.augment import PRESETS, STRONG
+
+    assert set(PRESETS) == {"paper", "strong"} and PRESETS["paper"] == PRETRAIN
+    x = torch.rand(6, 1, 32, 32) * 2 - 1
+    a = augment(x, STRONG, generator=torch.Generator().manual_seed(3))
+    b = augment(x, STRONG, generator=torch.Generator().manual_seed(3))
+    assert a.shape == x.shape and a.dtype == x.dtype
+    assert float(a.min()) >= -1.0 and float(a.max()) <= 1.0
+    assert torch.equal(a, b)  # seeded: a resumed epoch replays its views
+    p = augment(x, PRETRAIN, generator=torch.Generator().manual_seed(3))
+    # Strong views move further from the image than the paper's (wider crops, stronger intensity changes).
+    assert float((a - x).abs().mean()) > float((p - x).abs().mean())
+
+
+def test_group_aware_batches_never_pair_near_twins():
+    from types import SimpleNamespace
+
+    from ssclnet.training import group_aware_batches
+
+    groups = [f"g{i // 3}" for i in range(60)] + [f"s{i}" for i in range(40)]  # 20 triplets + 40 singletons
+    rt = SimpleNamespace(world_size=1, rank=0)
+    b0 = group_aware_batches(groups, 16, 0, 0, rt)
+    assert b0.shape == (6, 16)
+    for batch in b0.tolist():
+        assert len({groups[i] for i in batch}) == len(batch)
+    assert len(set(b0.flatten().tolist())) == 96  # each image at most once per epoch
+    assert torch.equal(b0, group_aware_batches(groups, 16, 0, 0, rt))  # same epoch, same batches (exact resume)
+    assert not torch.equal(b0, group_aware_batches(groups, 16, 1, 0, rt))
+    halves = [group_aware_batches(groups, 16, 0, 0, SimpleNamespace(world_size=2, rank=r)) for r in (0, 1)]
+    assert halves[0].shape == halves[1].shape == (3, 16)

@@ -46,10 +46,54 @@ def test_pretrain_checkpoint(pretrained):
     keys = set(ckpt["model"])
     assert any(k.startswith("encoder.") for k in keys) and any(k.startswith("projector.") for k in keys)
     hist = ckpt["metrics"]["history"]
-    assert len(hist) == 5 and all(torch.isfinite(torch.tensor(h["loss"])) for h in hist)
-    assert hist[-1]["loss"] < hist[0]["loss"]  # the contrastive task is being learned
-    assert 0.0 <= ckpt["metrics"]["knn_acc"] <= 1.0  # the monitor ran on the labeled val split
+    # Row 0 is the health signal's starting point: kNN of the encoder before any step (no loss yet).
+    assert hist[0]["epoch"] == 0 and hist[0]["loss"] is None and 0.0 <= hist[0]["knn_acc"] <= 1.0
+    epochs = hist[1:]
+    assert [h["epoch"] for h in epochs] == [1, 2, 3, 4, 5]
+    assert all(torch.isfinite(torch.tensor(h["loss"])) for h in epochs)
+    assert epochs[-1]["loss"] < epochs[0]["loss"]  # the contrastive task is being learned
+    assert 0.0 <= ckpt["metrics"]["knn_acc"] <= 1.0  # the monitor ran on the labeled test split
+    # The curve is on disk as a CSV and a PNG after every epoch.
+    rows = (pretrained.parent / "history.csv").read_text().splitlines()
+    assert rows[0].startswith("epoch,loss,knn_acc") and len(rows) == 1 + 6
+    assert (pretrained.parent / "curve.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     assert ckpt["data_summary"]["slices"] == 48
+
+
+def test_pretrain_strong_recipe_group_batches(tmp_path):
+    """The issue-19 recipe knobs run end to end: strong augmentation, group-aware batches, AdamW."""
+    out = tmp_path / "strong"
+    metrics = run_pretrain(
+        PretrainConfig(
+            data=MANIFEST,
+            split="train,val",
+            out=str(out),
+            epochs=2,
+            batch_size=8,
+            image_size=SIZE,
+            lr=1e-3,
+            warmup_epochs=0,
+            monitor_every=1,
+            augment="strong",
+            group_batches=True,
+            optimizer="adamw",
+            weight_decay=1e-4,
+            temperature=0.2,
+            **QUIET,
+        )
+    )
+    assert [h["epoch"] for h in metrics["history"]] == [0, 1, 2]
+    assert all("knn_acc" in h for h in metrics["history"])
+    ckpt = load_checkpoint(out / "last.pt", "pretrain")
+    assert ckpt["run"]["augmentation"]["crop_min"] == 0.45  # the strong preset is part of the run identity
+    assert ckpt["args"]["group_batches"] is True and ckpt["args"]["optimizer"] == "adamw"
+
+
+def test_pretrain_rejects_unknown_preset(tmp_path):
+    from ssclnet.errors import InputError
+
+    with pytest.raises(InputError, match="--augment wild"):
+        run_pretrain(PretrainConfig(data=MANIFEST, split="train", out=str(tmp_path / "x"), augment="wild", **QUIET))
 
 
 def test_pretrain_then_finetune_beats_chance(pretrained, tmp_path):

@@ -44,6 +44,8 @@ IDENTITY_SETTINGS = {
         "warmup_epochs",
         "temperature",
         "sync_bn",
+        "optimizer",
+        "group_batches",
         "seed",
     ),
 }
@@ -168,6 +170,9 @@ def _short(v: Any) -> str:
     return text if len(text) <= 80 else text[:77] + "..."
 
 
+_OFF = (None, 0, 0.0, False)
+
+
 def check_resume(kind: str, ckpt: dict, now: dict, path: Path, log: Callable[[str], None]) -> None:
     """Refuse (InputError) a resume whose run-defining settings differ from the checkpoint's, naming each."""
     then = ckpt.get("run")
@@ -185,10 +190,11 @@ def check_resume(kind: str, ckpt: dict, now: dict, path: Path, log: Callable[[st
         if key in then and then[key] is not None and then[key] != now.get(key):
             a, b = then[key], now.get(key)
             if isinstance(a, dict) and isinstance(b, dict):
+                # A key only one side has (a field added to the dataclass since) matches when it is off there.
                 diff = [
                     f"{k} {_short(a.get(k))} -> {_short(b.get(k))}"
                     for k in sorted(set(a) | set(b))
-                    if a.get(k) != b.get(k)
+                    if (a[k] != b[k] if k in a and k in b else (a.get(k) if k in a else b.get(k)) not in _OFF)
                 ]
                 changes.append(f"{FLAG[key]}: {', '.join(diff)}")
             else:
