@@ -4,6 +4,7 @@
 // rows (one per instance + version, series and slice, jump); a dropped file's result card; the model card; the
 // Studies panel and study-list preview of the embedded data source; no DICOM VR errors in the console.
 import assert from 'node:assert/strict';
+import fs from 'node:fs';
 import path from 'node:path';
 import { after, before, test } from 'node:test';
 import { freePort, launchBrowser, repo, sample, screenshot, startViewer } from './harness.mjs';
@@ -243,6 +244,20 @@ test('panel at 1280×720: scrolls inside its height, every control reachable; a 
   else assert.equal(await fileCard.locator(sel('ssclnet-prob')).count(), 4);
   assert.equal(await fileCard.locator(sel('ssclnet-thumbnail')).count(), 1, 'a thumbnail of what was classified');
   assert.match(await fileCard.textContent(), /^Research use only/);
+  // A dropped DICOM file: the same card, its thumbnail the model's view of the slice (decoded in the worker).
+  const dicomDir = path.join(repo, 'demo', 'sample-study', 'adi-t2-axial');
+  const dicom = path.join(dicomDir, fs.readdirSync(dicomDir).filter((f) => f.endsWith('.dcm'))[3]);
+  await page.setInputFiles(sel('ssclnet-file-input'), dicom);
+  await page.waitForSelector(
+    `${sel('ssclnet-file-result')}[data-name="${path.basename(dicom)}"] ${sel('ssclnet-file-card')}`,
+    {
+      timeout: 60000,
+    },
+  );
+  const dicomThumb = await fileCard.locator(sel('ssclnet-thumbnail')).getAttribute('src');
+  assert.match(dicomThumb ?? '', /^data:image\/png;base64,/, 'a DICOM file gets a thumbnail too');
+  if ((await fileCard.getAttribute('data-declined')) !== 'true')
+    assert.equal(await fileCard.locator(sel('ssclnet-prob')).count(), 4);
   const scroll = await page
     .locator(sel('ssclnet-panel'))
     .evaluate((el) => ({ sh: el.scrollHeight, ch: el.clientHeight, oy: getComputedStyle(el).overflowY }));
@@ -286,6 +301,7 @@ test('embedded data source: the Studies panel shows the open (second) study with
   await page.waitForTimeout(1500);
   const body = await page.evaluate(() => document.body.innerText);
   assert.doesNotMatch(body, /No Series/);
+  assert.match(body, /anat-T1w/, "the study list's preview lists the study's series");
   assert.equal(consoleErrors.filter((e) => /TypeError/.test(e)).length, 0, consoleErrors.join(' | '));
   // The study list's mode button shows its whole name.
   const fits = await page

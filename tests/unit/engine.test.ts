@@ -87,7 +87,7 @@ test('main-thread engine: imports the inference bundle once and calls its core d
       throw new Error('unused');
     },
     classify: async () => answer,
-    classifyFile: async () => answer,
+    classifyFile: async () => ({ ...answer, preview: null }),
     info: async () => ({ where: 'main', backend: 'wasm', registeredBackends: ['wasm'], modelVersion: 'v' }),
   };
   const engine = new MainThreadEngine('/plugins/ssclnet-inference.js', async (url) => {

@@ -204,3 +204,36 @@ test('auto mode follows the viewer: a slice change clears the result and classif
   release2();
   expect(f.host.tracking()).toBe(0);
 });
+
+test("a dropped DICOM file: classified in the engine, its result card's thumbnail is the model's view of it", async () => {
+  const fs = await import('node:fs');
+  const { SAMPLE } = await import('./servicesFixtures');
+  const file = path.join(SAMPLE, 'adi-t2-axial', fs.readdirSync(path.join(SAMPLE, 'adi-t2-axial'))[3]);
+  const bytes = fs.readFileSync(file);
+  await f.classification.classifyFile({
+    name: 'slice.dcm',
+    type: 'application/dicom',
+    arrayBuffer: async () => bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength),
+  });
+  const state = f.classification.getState().file!;
+  expect(state.error).toBeNull();
+  expect(state.classification!.probabilities).toHaveLength(4);
+  const p = state.preview!;
+  expect([p.width, p.height]).toEqual([64, 64]); // the model's input size
+  expect(p.gray).toHaveLength(64 * 64);
+  // A head, not a blank: the robust min-max spreads the slice over the grey range, background dark.
+  const sorted = Array.from(p.gray).sort((a, b) => a - b);
+  expect(sorted[Math.floor(0.02 * sorted.length)]).toBeLessThan(10);
+  expect(sorted[Math.floor(0.98 * sorted.length)]).toBeGreaterThan(200);
+  expect(f.classification.getState().history[0]).toMatchObject({ file: 'slice.dcm', modelVersion: 'cs-test-1' });
+  // A file that is not an image: a clear message, no preview.
+  await f.classification.classifyFile({
+    name: 'notes.txt',
+    type: 'text/plain',
+    arrayBuffer: async () => new ArrayBuffer(8),
+  });
+  expect(f.classification.getState().file).toMatchObject({
+    classification: null,
+    error: expect.stringMatching(/not supported/),
+  });
+});

@@ -3,7 +3,7 @@
 // classification; a withdrawn version is never loaded. The registry is changed with the real `ssclnet publish`.
 import * as path from 'node:path';
 import { execFileSync } from 'node:child_process';
-import { compareVersions } from '../../extension/src/services/ModelService';
+import { compareVersions, rollbackTarget } from '../../extension/src/services/ModelService';
 import { makeServices, publishRandom } from './servicesFixtures';
 import { tmpDir } from './inferenceFixtures';
 
@@ -74,4 +74,16 @@ test('admin rollback: announced with the notice, applied at the next classificat
   const fresh = makeServices(reg).modelService;
   await fresh.ensureLoaded();
   expect(fresh.getState().status).toMatchObject({ kind: 'ready', version: 'ad-1' });
+});
+
+test('"Back to" skips versions the administrator withdrew', () => {
+  const versions = [
+    { version: 'a', path: 'a' },
+    { version: 'b', path: 'b', withdrawn: true },
+    { version: 'c', path: 'c' },
+  ];
+  expect(rollbackTarget({ previous: ['a', 'b'], versions })).toBe('a');
+  expect(rollbackTarget({ previous: ['a', 'c'], versions })).toBe('c');
+  expect(rollbackTarget({ previous: ['b'], versions })).toBeNull();
+  expect(rollbackTarget({ previous: [], versions })).toBeNull();
 });

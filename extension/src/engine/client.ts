@@ -11,6 +11,7 @@ import type {
   ExplainRequest,
   ExplainResult,
   FileRequest,
+  FileResult,
   InferenceCoreLike,
   InferenceEngine,
   LoadRequest,
@@ -110,7 +111,7 @@ export class WorkerEngine implements InferenceEngine {
     return this.call('classify', r, transfer);
   }
 
-  classifyFile(request: FileRequest): Promise<Result> {
+  classifyFile(request: FileRequest): Promise<FileResult> {
     const bytes = request.bytes.slice();
     return this.call('classifyFile', { ...request, bytes }, [bytes.buffer]);
   }
@@ -173,7 +174,7 @@ export class MainThreadEngine implements InferenceEngine {
     return (await this.get()).classify(request);
   }
 
-  async classifyFile(request: FileRequest): Promise<Result> {
+  async classifyFile(request: FileRequest): Promise<FileResult> {
     return (await this.get()).classifyFile(request);
   }
 

@@ -24,6 +24,8 @@ import type {
   ExplainRequest,
   ExplainResult,
   FileRequest,
+  FilePreview,
+  FileResult,
   InferenceCoreLike,
   LoadRequest,
   ModelInfo,
@@ -150,10 +152,12 @@ export class InferenceCore implements InferenceCoreLike {
   }
 
   /** A dropped file: DICOM (metadata gate on its attributes) or JPEG/PNG (feature gate only). */
-  async classifyFile(request: FileRequest): Promise<Result> {
-    if (!this.loaded) throw new Error('No model is loaded');
+  async classifyFile(request: FileRequest): Promise<FileResult> {
+    const loaded = this.loaded;
+    if (!loaded) throw new Error('No model is loaded');
     const { slice, attributes } = await readLocalFile(request);
-    return this.classify({ slice, attributes });
+    const result = await this.classify({ slice, attributes });
+    return { ...result, preview: previewOf(preprocess(slice, loaded.card.preprocess), loaded.card.preprocess) };
   }
 
   /**
@@ -229,4 +233,18 @@ export class InferenceCore implements InferenceCoreLike {
       runtime: this.runtime,
     };
   }
+}
+
+/** The preprocessed input back in [0, 255] grey (first channel): the picture of what the model classified. */
+export function previewOf(
+  input: Float32Array,
+  spec: { input_size: number; channels: number; mean: number; std: number },
+): FilePreview {
+  const n = spec.input_size * spec.input_size;
+  const gray = new Uint8Array(n);
+  for (let i = 0; i < n; i++) {
+    const unit = input[i * spec.channels] * spec.std + spec.mean;
+    gray[i] = Math.max(0, Math.min(255, Math.round(unit * 255)));
+  }
+  return { width: spec.input_size, height: spec.input_size, gray };
 }

@@ -75,6 +75,17 @@ export interface FileRequest {
   bytes: Uint8Array;
 }
 
+/** What the model saw of a dropped file: its preprocessed input as 8-bit grey (the panel's thumbnail). */
+export interface FilePreview {
+  width: number;
+  height: number;
+  gray: Uint8Array;
+}
+
+export interface FileResult extends Result {
+  preview: FilePreview | null;
+}
+
 export interface EngineInfo {
   where: 'worker' | 'main';
   /** The tfjs backend active in the engine's realm ('' before a model is loaded). */
@@ -150,7 +161,7 @@ export interface InferenceCoreLike {
   /** Reads and checks every file of a version against its SHA-256 without using it. */
   verify(request: LoadRequest): Promise<{ version: string; bytes: number }>;
   classify(request: ClassifyRequest): Promise<Result>;
-  classifyFile(request: FileRequest): Promise<Result>;
+  classifyFile(request: FileRequest): Promise<FileResult>;
   info(): Promise<EngineInfo>;
   /** Grad-CAM (optional: stand-in engines in tests may leave it out). */
   explain?(request: ExplainRequest): Promise<ExplainResult>;

@@ -1,7 +1,8 @@
 /** The local-file drop zone (its result is the same card as a slice's) and the model-update controls. */
 import React, { useEffect, useState } from 'react';
+import type { FilePreview } from '../engine/types';
 import type { ClassificationState } from '../services/ClassificationService';
-import { compareVersions, type ModelState } from '../services/ModelService';
+import { compareVersions, rollbackTarget, type ModelState } from '../services/ModelService';
 import { COMMANDS } from '../id';
 import { colors, secondaryButtonStyle, styles } from './styles';
 import { FileButton } from './ui';
@@ -13,7 +14,8 @@ const isBrowserImage = (f: File) => /^image\/(jpeg|png)$/.test(f.type) || /\.(jp
 
 export function FileDropView({ file: f, run }: { file: ClassificationState['file']; run: Run }) {
   const [over, setOver] = useState(false);
-  // A picture of what was classified: the browser draws JPG/PNG itself; DICOM files are decoded in the worker only.
+  // A picture of what was classified: the browser draws JPG/PNG itself; a DICOM file is decoded in the worker only,
+  // so its thumbnail is the model's own view of it (the preprocessed input the engine hands back).
   const [thumb, setThumb] = useState<{ name: string; url: string } | null>(null);
   useEffect(
     () => () => {
@@ -75,7 +77,7 @@ export function FileDropView({ file: f, run }: { file: ClassificationState['file
               classification={c}
               testId="ssclnet-file-card"
               subject={f.name}
-              thumbnail={thumb?.name === f.name ? thumb.url : null}
+              thumbnail={thumb?.name === f.name ? thumb.url : previewUrl(f.preview)}
             />
           ) : (
             <div style={{ color: colors.muted }}>{f.name}: classifying…</div>
@@ -84,6 +86,27 @@ export function FileDropView({ file: f, run }: { file: ClassificationState['file
       ) : null}
     </div>
   );
+}
+
+/** A data: URL of an 8-bit grey preview (null where the browser has no 2D canvas, e.g. in unit tests). */
+function previewUrl(p: FilePreview | null | undefined): string | null {
+  if (!p || typeof document === 'undefined') return null;
+  const canvas = document.createElement('canvas');
+  canvas.width = p.width;
+  canvas.height = p.height;
+  let ctx: CanvasRenderingContext2D | null = null;
+  try {
+    ctx = canvas.getContext('2d');
+  } catch {
+    ctx = null; // jsdom without the canvas package
+  }
+  if (!ctx) return null;
+  const img = ctx.createImageData(p.width, p.height);
+  for (let i = 0; i < p.gray.length; i++) {
+    img.data.set([p.gray[i], p.gray[i], p.gray[i], 255], i * 4);
+  }
+  ctx.putImageData(img, 0, 0);
+  return canvas.toDataURL('image/png');
 }
 
 const pct = (v: unknown) => (typeof v === 'number' && Number.isFinite(v) ? `${(v * 100).toFixed(1)} %` : '–');
@@ -96,6 +119,7 @@ const pct = (v: unknown) => (typeof v === 'number' && Number.isFinite(v) ? `${(v
  */
 export function UpdateView({ model, run }: { model: ModelState; run: Run }) {
   const u = model.update;
+  const back = rollbackTarget(model);
   const current = model.status.kind === 'ready' ? model.status.version : null;
   const cur = model.versions.find((v) => v.version === current);
   const sorted = [...model.versions].sort((a, b) => compareVersions(b, a));
@@ -143,7 +167,7 @@ export function UpdateView({ model, run }: { model: ModelState; run: Run }) {
       >
         Check for a newer model
       </button>
-      {model.previous.length && model.status.kind === 'ready' ? (
+      {back && model.status.kind === 'ready' ? (
         <button
           type="button"
           style={secondaryButtonStyle(!u.checking, { marginTop: 0 })}
@@ -151,7 +175,7 @@ export function UpdateView({ model, run }: { model: ModelState; run: Run }) {
           onClick={() => run(COMMANDS.rollBackModel)}
           data-testid="ssclnet-rollback"
         >
-          Back to {model.previous[model.previous.length - 1]}
+          Back to {back}
         </button>
       ) : null}
       {u.available ? (

@@ -6,7 +6,7 @@
  * as events (started, progress, result, out-of-range, error, cancelled) and every state change; views render its
  * state and send intent back through the extension's commands.
  */
-import type { Result } from '../engine/types';
+import type { FilePreview, Result } from '../engine/types';
 import type { SliceIdentity, DisplayedSlice } from '../classification/displayedSlice';
 import { cacheKey, classifySeries, type SliceOutcome } from '../classification/series';
 import { formatSeriesSummary, summariseSeries, type SeriesSummary } from '../inference/seriesSummary';
@@ -100,7 +100,8 @@ export interface ClassificationState {
   series: SeriesState;
   history: HistoryEntry[];
   /** A dropped local file's result (no study), kept apart from the displayed slice's. */
-  file: { name: string; classification: Result | null; error: string | null } | null;
+  /** A dropped file's answer; `preview` is what the model saw of it (its preprocessed input, for the thumbnail). */
+  file: { name: string; classification: Result | null; error: string | null; preview?: FilePreview | null } | null;
 }
 
 export interface ClassificationServiceOptions {
@@ -438,12 +439,15 @@ export class ClassificationService extends PubSubService<typeof EVENTS> {
     try {
       const bytes = new Uint8Array(await file.arrayBuffer());
       // Read (DICOM decode / image decode) and classified in the engine, off the main thread.
-      const classification = checked(
-        await this.modelService.engine.classifyFile({ name, type: file.type ?? '', bytes }),
-      );
+      const { preview, ...answer } = await this.modelService.engine.classifyFile({
+        name,
+        type: file.type ?? '',
+        bytes,
+      });
+      const classification = checked(answer);
       const at = new Date().toISOString();
       this.set({
-        file: { name, classification, error: null },
+        file: { name, classification, error: null, preview: preview ?? null },
         history: mergeHistory(this.state.history, [historyEntry('file', classification, null, at, name)]),
       });
       this.emitResult('file', classification, null);

@@ -397,7 +397,7 @@ export class ModelService extends PubSubService<typeof EVENTS> {
 
   /** Switches back to the version used before the current one (verified again on the way). */
   async rollBack(): Promise<boolean> {
-    const target = this.state.previous[this.state.previous.length - 1];
+    const target = rollbackTarget(this.state);
     if (!target) {
       this.set({ update: { ...this.state.update, message: 'No earlier model to roll back to in this session' } });
       return false;
@@ -410,4 +410,10 @@ export class ModelService extends PubSubService<typeof EVENTS> {
   onModeExit(): void {
     // The model stays loaded across modes (it is the page's); nothing to reset.
   }
+}
+
+/** The version "Back to" returns to: the latest one used before in this session that is not withdrawn. */
+export function rollbackTarget(state: Pick<ModelState, 'previous' | 'versions'>): string | null {
+  const withdrawn = new Set(state.versions.filter((v) => v.withdrawn).map((v) => v.version));
+  return [...state.previous].reverse().find((v) => !withdrawn.has(v)) ?? null;
 }
