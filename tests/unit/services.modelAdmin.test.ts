@@ -78,9 +78,9 @@ test('admin rollback: announced with the notice, applied at the next classificat
 
 test('"Back to" skips versions the administrator withdrew', () => {
   const versions = [
-    { version: 'a', path: 'a' },
-    { version: 'b', path: 'b', withdrawn: true },
-    { version: 'c', path: 'c' },
+    { version: 'a', path: 'a', card_sha256: '' },
+    { version: 'b', path: 'b', card_sha256: '', withdrawn: true },
+    { version: 'c', path: 'c', card_sha256: '' },
   ];
   expect(rollbackTarget({ previous: ['a', 'b'], versions })).toBe('a');
   expect(rollbackTarget({ previous: ['a', 'c'], versions })).toBe('c');
