@@ -13,10 +13,12 @@ import { freePort, launchBrowser, repo, sample, screenshot, startViewer } from '
 const sel = (id) => `[data-testid="${id}"]`;
 const shipped = JSON.parse(fs.readFileSync(path.join(repo, 'models', 'models.json'), 'utf8'));
 const NEW = shipped.latest;
+// The newest version published before the latest one (not a variant of it published later, e.g. its uint8 copy).
+const created = (v) => shipped.versions.find((e) => e.version === v).created;
 const OLD = shipped.versions
   .map((v) => v.version)
-  .filter((v) => v !== NEW)
-  .sort()
+  .filter((v) => created(v) < created(NEW))
+  .sort((a, b) => created(a).localeCompare(created(b)))
   .pop();
 const [adi] = sample.studies;
 

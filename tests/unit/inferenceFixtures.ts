@@ -41,7 +41,7 @@ export function exportModel(
   checkpoint: string,
   out: string,
   version: string,
-  dtype: 'float32' | 'float16' = 'float32',
+  dtype: 'float32' | 'float16' | 'uint8' = 'float32',
   extra: string[] = [],
 ): string {
   python([

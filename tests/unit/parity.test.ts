@@ -45,7 +45,7 @@ interface Expected {
 }
 
 /** Relative score tolerance (CONTRACT: float16 weights |d score| / score <= 1e-2). */
-const SCORE_TOLERANCE = { float32: 1e-3, float16: 1e-2 } as const;
+const SCORE_TOLERANCE = { float32: 1e-3, float16: 1e-2, uint8: 1e-2 } as const;
 
 /**
  * When the card has a feature gate / calibration: the viewer's score and calibrated probabilities against PyTorch's.
@@ -55,7 +55,7 @@ async function checkTrust(
   loaded: LoadedModel,
   dir: string,
   expected: Expected,
-  dtype: 'float32' | 'float16',
+  dtype: 'float32' | 'float16' | 'uint8',
 ): Promise<number> {
   if (!loaded.card.in_range?.features && !loaded.card.calibration) {
     expect(expected.score).toBeUndefined();
@@ -78,7 +78,9 @@ async function checkTrust(
   return worst;
 }
 
-const TOLERANCE = { float32: 1e-4, float16: 2e-3 } as const;
+// uint8: the expected vectors come from the same uint8-rounded weights (ssclnet.tfjs_layers.fake_quantize_uint8_),
+// so only the float16 of the small tensors and float arithmetic remain, as for float16.
+const TOLERANCE = { float32: 1e-4, float16: 2e-3, uint8: 2e-3 } as const;
 
 describe('model parity (PyTorch -> TensorFlow.js)', () => {
   let work: string;
@@ -90,7 +92,7 @@ describe('model parity (PyTorch -> TensorFlow.js)', () => {
   }, 120_000);
   afterAll(() => fs.rmSync(work, { recursive: true, force: true }));
 
-  test.each(['float32', 'float16'] as const)(
+  test.each(['float32', 'float16', 'uint8'] as const)(
     '%s export reproduces PyTorch probabilities, gate score and calibrated probabilities',
     async (dtype) => {
       const gate = syntheticGate(checkpoint, path.join(work, `gate-${dtype}`));
@@ -107,6 +109,23 @@ describe('model parity (PyTorch -> TensorFlow.js)', () => {
       );
       expect(dp).toBeLessThanOrEqual(TOLERANCE[dtype]);
       expect(model.card.card_format).toBe(2);
+      if (dtype === 'uint8') {
+        // The large convolutions are stored as uint8: about half of float16's bytes.
+        const bytes = (d: string) =>
+          fs
+            .readdirSync(d)
+            .filter((f) => f.endsWith('.bin'))
+            .reduce((n, f) => n + fs.statSync(path.join(d, f)).size, 0);
+        const ratio = bytes(dir) / bytes(path.join(work, 'float16'));
+        expect(ratio).toBeGreaterThan(0.45);
+        expect(ratio).toBeLessThan(0.6);
+        const manifest = readJson<{ weightsManifest: { weights: { quantization?: { dtype: string } }[] }[] }>(
+          path.join(dir, 'model.json'),
+        );
+        const kinds = manifest.weightsManifest[0].weights.map((w) => w.quantization?.dtype);
+        expect(kinds).toContain('uint8');
+        expect(kinds).toContain('float16');
+      }
       // The vectors must be able to fail: probabilities far from uniform, so a wrong layer would show.
       expect(Math.max(...expected.probabilities.flat())).toBeGreaterThan(0.5);
       model.model.dispose();

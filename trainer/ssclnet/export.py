@@ -169,6 +169,10 @@ def export(
     model = build_model(ckpt, spec)
     graph = build_graph(model, spec.input_size, spec.channels)
     data, specs = encode_weights(graph, dtype)
+    if dtype == "uint8":  # parity vectors from the weights the artifact holds (see fake_quantize_uint8_)
+        from .tfjs_layers import fake_quantize_uint8_
+
+        fake_quantize_uint8_(model)
     metrics = json.loads(Path(metrics_path).read_text()) if metrics_path else None
     gate, gaussians_bytes = _load_gate(gate_dir, list(ckpt["classes"])) if gate_dir else (None, None)
 

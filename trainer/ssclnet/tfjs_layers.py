@@ -183,14 +183,39 @@ def topology(g: Graph, name: str = "ssclnet_classifier") -> dict[str, Any]:
     }
 
 
+# uint8 weights: tfjs's affine quantization (value = q * scale + min, per tensor) for the large tensors only, the
+# 3x3 convolutions of layers 2-4 and the last 1x1 shortcut (98 % of ResNet-18's weights); the small ones (stem,
+# layer 1, BatchNorm, the classifier) stay float16. Quantizing every tensor cost 0.4 points of dev test accuracy;
+# this split cost none (docs/results.md).
+UINT8_MIN_ELEMENTS = 65536
+DTYPES = ("float32", "float16", "uint8")
+
+
+def uint8_quantize(value: np.ndarray) -> tuple[np.ndarray, float, float]:
+    """(q uint8, min, scale) with value ~= q * scale + min, as tfjs dequantizes."""
+    lo, hi = float(value.min(initial=0.0)), float(value.max(initial=0.0))
+    scale = (hi - lo) / 255.0 if hi > lo else 1.0
+    q = np.clip(np.round((value.astype(np.float64) - lo) / scale), 0, 255).astype(np.uint8)
+    return q, lo, scale
+
+
+def uint8_dequantize(q: np.ndarray, lo: float, scale: float) -> np.ndarray:
+    return (q.astype(np.float32) * np.float32(scale) + np.float32(lo)).astype(np.float32)
+
+
 def encode_weights(g: Graph, dtype: str) -> tuple[bytes, list[dict[str, Any]]]:
-    """Little-endian weight bytes in manifest order and their manifest entries (float16 as tfjs quantization)."""
-    if dtype not in ("float32", "float16"):
-        raise ValueError(f"dtype must be float32 or float16, got {dtype}")
+    """Little-endian weight bytes in manifest order and their manifest entries (float16 and uint8 as tfjs
+    quantization; uint8 for tensors of >= UINT8_MIN_ELEMENTS values, float16 for the others)."""
+    if dtype not in DTYPES:
+        raise ValueError(f"dtype must be one of {', '.join(DTYPES)}, got {dtype}")
     chunks, specs = [], []
     for name, value in g.weights:
         spec: dict[str, Any] = {"name": name, "shape": list(value.shape), "dtype": "float32"}
-        if dtype == "float16":
+        if dtype == "uint8" and value.size >= UINT8_MIN_ELEMENTS:
+            q, lo, scale = uint8_quantize(value)
+            chunks.append(q.tobytes())
+            spec["quantization"] = {"dtype": "uint8", "min": lo, "scale": scale, "original_dtype": "float32"}
+        elif dtype in ("float16", "uint8"):
             if np.abs(value).max(initial=0.0) > 65504:
                 raise ValueError(f"weight {name} overflows float16; export as float32")
             chunks.append(value.astype("<f2").tobytes())
@@ -199,3 +224,19 @@ def encode_weights(g: Graph, dtype: str) -> tuple[bytes, list[dict[str, Any]]]:
             chunks.append(value.astype("<f4").tobytes())
         specs.append(spec)
     return b"".join(chunks), specs
+
+
+def fake_quantize_uint8_(model) -> int:
+    """Rounds, in place, every weight of `model` that `encode_weights(..., "uint8")` stores as uint8 (the same
+    per-tensor rule; a transposition does not change a tensor's min, max or rounding), so the parity vectors
+    computed from it are what the uint8 artifact must reproduce. Returns how many tensors were rounded."""
+    import torch
+
+    n = 0
+    with torch.no_grad():
+        for p in model.parameters():
+            if p.numel() >= UINT8_MIN_ELEMENTS:
+                q, lo, scale = uint8_quantize(p.detach().cpu().numpy())
+                p.copy_(torch.from_numpy(uint8_dequantize(q, lo, scale)).to(p.dtype))
+                n += 1
+    return n

@@ -55,7 +55,7 @@ export interface ModelCard {
   classes: string[];
   preprocess: PreprocessSpec;
   input: { size: number; shape: (number | null)[]; layout: string; dtype: string };
-  dtype: 'float32' | 'float16';
+  dtype: 'float32' | 'float16' | 'uint8';
   metrics?: { accuracy?: number | null; macro_f1?: number | null; [key: string]: unknown };
   /** SHA-256 (hex) of model.json, every weight shard and the parity files, by path relative to the card. */
   files: Record<string, string>;

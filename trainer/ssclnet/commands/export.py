@@ -7,7 +7,11 @@ def add_parser(sub):
     p.add_argument("--out", required=True, help="new directory to create (refused if it exists)")
     p.add_argument("--version", required=True, help="model version, e.g. 2026.11.23-1 ([A-Za-z0-9._-])")
     p.add_argument(
-        "--dtype", choices=("float32", "float16"), default="float32", help="weight storage (default float32)"
+        "--dtype",
+        choices=("float32", "float16", "uint8"),
+        default="float32",
+        help="weight storage (default float32); uint8 = tfjs affine uint8 for the large convolutions, float16 for "
+        "the rest (half the bytes of float16)",
     )
     p.add_argument("--metrics", help="JSON written by `ssclnet evaluate` on the dev test split, for the card")
     p.add_argument("--parity-images", nargs="*", help="real images for the parity vectors (default: synthetic)")
