@@ -5,7 +5,6 @@ network from random weights on the same labels: the no-SSL baseline, compared li
 from __future__ import annotations
 
 import math
-import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
@@ -35,7 +34,6 @@ from .runtime import (
     Logger,
     RunOptions,
     Runtime,
-    progress,
     progress_enabled,
     rng_state,
     seed_everything,
@@ -46,10 +44,11 @@ from .runtime import (
 )
 from .training import (
     BatchSource,
+    EpochTask,
     Hook,
     effective_batch_size,
     epoch_batches,
-    epoch_seed,
+    fit,
     load_encoder_init,
     place_model,
     warmup_cosine,
@@ -306,18 +305,20 @@ def _run(cfg: FinetuneConfig, rt: Runtime, hook: Hook | None) -> dict:
         "pretraining": pretraining_summary(init_ckpt),
         "hardware": rt.hardware(),
     }
-    metrics: dict = {"history": history, "best": best, "bad_epochs": bad_epochs}
-    for epoch in range(start_epoch, cfg.epochs):
-        if bad_epochs >= cfg.patience:
-            break
-        t_epoch = time.perf_counter()
-        generator.manual_seed(epoch_seed(cfg.seed, epoch, rt.rank))
-        model.train()
-        if frozen:
-            plain.encoder.eval()  # a linear probe: BatchNorm statistics stay those of the pretrained encoder
-        loss_sum = torch.zeros((), device=rt.device)
-        batches = epoch_batches(len(train), batch, epoch, cfg.seed, rt)
-        for i, idx in enumerate(progress(batches, total=len(batches), desc=f"epoch {epoch + 1}", enabled=bars)):
+    track = {"best": best, "bad_epochs": bad_epochs, "improved": False}
+
+    class Finetune(EpochTask):
+        loss_name = "train_loss"
+
+        def train_mode(self) -> None:
+            model.train()
+            if frozen:
+                plain.encoder.eval()  # a linear probe: BatchNorm statistics stay those of the pretrained encoder
+
+        def batches(self, epoch: int):
+            return epoch_batches(len(train), batch, epoch, cfg.seed, rt)
+
+        def step(self, idx: torch.Tensor) -> torch.Tensor:
             x = source.get(idx)
             if cfg.augment:
                 x = aug.augment(x, aug.FINETUNE, mean=spec.mean, std=spec.std, generator=generator)
@@ -332,37 +333,29 @@ def _run(cfg: FinetuneConfig, rt: Runtime, hook: Hook | None) -> dict:
             loss.backward()
             optimizer.step()
             scheduler.step()
-            loss_sum += loss.detach()
-            if hook:
-                hook("step", epoch, i)
-        if rt.distributed:
-            torch.distributed.all_reduce(loss_sum)
-            loss_sum /= rt.world_size
-        row = {
-            "epoch": epoch + 1,
-            "train_loss": float(loss_sum) / max(1, len(batches)),
-            "seconds": time.perf_counter() - t_epoch,
-        }
-        if val is not None:
-            row["val_loss"], row["val_acc"] = _validate(plain, val.images, val_y, rt, cfg)
-        else:
-            row["val_loss"], row["val_acc"] = row["train_loss"], -row["train_loss"]
-        history.append(row)
-        improved = _improved(row["val_acc"], row["val_loss"], best)
-        if improved:
-            best, bad_epochs = dict(row), 0
-        else:
-            bad_epochs += 1
-        metrics = {"history": history, "best": best, "bad_epochs": bad_epochs}
-        log.scalars(epoch + 1, **{f"finetune/{k}": v for k, v in row.items() if k != "epoch"})
-        log.info(
-            f"epoch {epoch + 1}: train loss {row['train_loss']:.4f}"
-            + (f", val loss {row['val_loss']:.4f}, val acc {row['val_acc']:.3f}" if val is not None else "")
-            + (" *" if improved else "")
-        )
-        if rt.is_main:
-            state = {**base, "model": plain.state_dict(), "epoch": epoch + 1, "metrics": metrics}
-            if improved:
+            return loss.detach()
+
+        def measure(self, row: dict, n_batches: int) -> None:
+            if val is not None:
+                row["val_loss"], row["val_acc"] = _validate(plain, val.images, val_y, rt, cfg)
+            else:
+                row["val_loss"], row["val_acc"] = row["train_loss"], -row["train_loss"]
+            track["improved"] = _improved(row["val_acc"], row["val_loss"], track["best"])
+            if track["improved"]:
+                track["best"], track["bad_epochs"] = dict(row), 0
+            else:
+                track["bad_epochs"] += 1
+
+        def describe(self, row: dict) -> str:
+            return (
+                f"epoch {row['epoch']}: train loss {row['train_loss']:.4f}"
+                + (f", val loss {row['val_loss']:.4f}, val acc {row['val_acc']:.3f}" if val is not None else "")
+                + (" *" if track["improved"] else "")
+            )
+
+        def checkpoint(self, row: dict) -> None:
+            state = {**base, "model": plain.state_dict(), "epoch": row["epoch"], "metrics": current_metrics()}
+            if track["improved"]:
                 save_checkpoint(state, out / "best.pt")
             save_checkpoint(
                 {
@@ -373,9 +366,29 @@ def _run(cfg: FinetuneConfig, rt: Runtime, hook: Hook | None) -> dict:
                 },
                 last,
             )
-        rt.barrier()
-        if hook:
-            hook("epoch", epoch, len(batches))
+
+        def stop(self) -> bool:
+            return track["bad_epochs"] >= cfg.patience
+
+    def current_metrics() -> dict:
+        return {"history": history, "best": track["best"], "bad_epochs": track["bad_epochs"]}
+
+    fit(
+        Finetune(),
+        rt=rt,
+        log=log,
+        generator=generator,
+        seed=cfg.seed,
+        epochs=cfg.epochs,
+        start_epoch=start_epoch,
+        end_epoch=cfg.epochs,
+        history=history,
+        bars=bars,
+        scalar_prefix="finetune",
+        hook=hook,
+    )
+    metrics = current_metrics()
+    best = track["best"]
     if best is not None and math.isfinite(best["val_loss"]):
         log.info(
             f"best epoch {best['epoch']}: val acc {best['val_acc']:.3f}, val loss {best['val_loss']:.4f} "

@@ -32,7 +32,6 @@ from .runtime import (
     Logger,
     RunOptions,
     Runtime,
-    progress,
     progress_enabled,
     rng_state,
     seed_everything,
@@ -43,11 +42,13 @@ from .runtime import (
 )
 from .training import (
     BatchSource,
+    EpochTask,
     Hook,
     effective_batch_size,
     embed,
     epoch_batches,
     epoch_seed,
+    fit,
     group_aware_batches,
     knn_accuracy,
     load_encoder_init,
@@ -271,7 +272,6 @@ def _run(cfg: PretrainConfig, rt: Runtime, hook: Hook | None) -> dict:
         f"pretrain: {len(ds)} images, {rt.world_size} process(es) x batch {batch}, {steps} steps/epoch, "
         f"epochs {start_epoch}->{cfg.epochs}, device {rt.device}"
     )
-    metrics: dict = {"history": history}
 
     def measure_knn() -> float:
         enc = unwrap(model).encoder
@@ -293,49 +293,37 @@ def _run(cfg: PretrainConfig, rt: Runtime, hook: Hook | None) -> dict:
         log.info(f"epoch 0 (initial encoder): kNN acc {history[0]['knn_acc']:.3f}")
         log.scalars(0, **{"pretrain/knn_acc": history[0]["knn_acc"]})
     end_epoch = min(cfg.epochs, cfg.stop_after) if cfg.stop_after else cfg.epochs
-    for epoch in range(start_epoch, end_epoch):
-        t_epoch = time.perf_counter()
-        model.train()
-        generator.manual_seed(epoch_seed(cfg.seed, epoch, rt.rank))
-        loss_sum = torch.zeros((), device=rt.device)
-        batches = batches_of(epoch)
-        bar = progress(batches, total=len(batches), desc=f"epoch {epoch + 1}/{cfg.epochs}", enabled=bars)
-        for i, idx in enumerate(bar):
-            loss = step_fn.update(step_fn.views(source.get(idx)))
-            loss_sum += loss
-            if bars and i % 10 == 0:
-                bar.set_postfix(loss=f"{loss.item():.3f}")
-            if hook:
-                hook("step", epoch, i)
-        if rt.distributed:
-            torch.distributed.all_reduce(loss_sum)
-            loss_sum /= rt.world_size
-        epoch_loss = float(loss_sum) / max(1, len(batches))
-        seconds = time.perf_counter() - t_epoch
-        row = {
-            "epoch": epoch + 1,
-            "loss": epoch_loss,
-            "lr": scheduler.get_last_lr()[0],
-            "seconds": seconds,
-            "pairs_per_s": len(batches) * batch * rt.world_size / max(seconds, 1e-9),
-        }
-        if monitor is not None and ((epoch + 1) % cfg.monitor_every == 0 or epoch + 1 == end_epoch):
-            row["knn_acc"] = measure_knn()
-        history.append(row)
-        write_curves()
-        metrics = {"history": history, **{k: v for k, v in row.items() if k != "epoch"}}
-        log.scalars(epoch + 1, **{f"pretrain/{k}": v for k, v in row.items() if k != "epoch"})
-        log.info(
-            f"epoch {epoch + 1}/{cfg.epochs}: loss {epoch_loss:.4f}, {row['pairs_per_s']:.0f} pairs/s"
-            + (f", kNN acc {row['knn_acc']:.3f}" if "knn_acc" in row else "")
-        )
-        if rt.is_main:
+
+    class Pretrain(EpochTask):
+        def train_mode(self) -> None:
+            model.train()
+
+        def batches(self, epoch: int):
+            return batches_of(epoch)
+
+        def step(self, idx: torch.Tensor) -> torch.Tensor:
+            return step_fn.update(step_fn.views(source.get(idx)))
+
+        def measure(self, row: dict, n_batches: int) -> None:
+            row["lr"] = scheduler.get_last_lr()[0]
+            row["pairs_per_s"] = n_batches * batch * rt.world_size / max(row["seconds"], 1e-9)
+            if monitor is not None and (row["epoch"] % cfg.monitor_every == 0 or row["epoch"] == end_epoch):
+                row["knn_acc"] = measure_knn()
+
+        def describe(self, row: dict) -> str:
+            return f"epoch {row['epoch']}/{cfg.epochs}: loss {row['loss']:.4f}, {row['pairs_per_s']:.0f} pairs/s" + (
+                f", kNN acc {row['knn_acc']:.3f}" if "knn_acc" in row else ""
+            )
+
+        def checkpoint(self, row: dict) -> None:
+            write_curves()
+            metrics = {"history": history, **{k: v for k, v in row.items() if k != "epoch"}}
             save_checkpoint(
                 {
                     "kind": "pretrain",
                     "model": unwrap(model).state_dict(),
                     "preprocess": spec.to_dict(),
-                    "epoch": epoch + 1,
+                    "epoch": row["epoch"],
                     "optimizer": optimizer.state_dict(),
                     "scheduler": scheduler.state_dict(),
                     "rng": rng_state(generator),
@@ -347,8 +335,22 @@ def _run(cfg: PretrainConfig, rt: Runtime, hook: Hook | None) -> dict:
                 },
                 last,
             )
-        rt.barrier()
-        if hook:
-            hook("epoch", epoch, len(batches))
+
+    fit(
+        Pretrain(),
+        rt=rt,
+        log=log,
+        generator=generator,
+        seed=cfg.seed,
+        epochs=cfg.epochs,
+        start_epoch=start_epoch,
+        end_epoch=end_epoch,
+        history=history,
+        bars=bars,
+        scalar_prefix="pretrain",
+        hook=hook,
+    )
+    last_row = history[-1] if history else {}
+    metrics = {"history": history, **{k: v for k, v in last_row.items() if k != "epoch"}}
     log.close()
     return metrics

@@ -224,3 +224,86 @@ def knn_accuracy(
     votes = torch.zeros(b.shape[0], num_classes, device=b.device)
     votes.scatter_add_(1, train_labels.to(b.device)[idx], (top / t).exp())
     return float((votes.argmax(1) == val_labels.to(b.device)).float().mean())
+
+
+class EpochTask:
+    """What one kind of run does inside `fit`'s loop: pretraining and fine-tuning differ only here.
+
+    `batches(epoch)` gives the epoch's batches of indices, `step(idx)` takes one optimiser step and returns the
+    detached loss, `measure(row)` adds the epoch's measurements to its history row (kNN, validation),
+    `checkpoint(row)` writes the run's files (rank 0 only), `describe(row)` is the epoch's log line, and
+    `stop()` ends the run early (patience)."""
+
+    loss_name = "loss"
+
+    def train_mode(self) -> None: ...
+
+    def batches(self, epoch: int): ...
+
+    def step(self, idx: torch.Tensor) -> torch.Tensor: ...
+
+    def measure(self, row: dict, n_batches: int) -> None: ...
+
+    def checkpoint(self, row: dict) -> None: ...
+
+    def describe(self, row: dict) -> str:
+        return f"epoch {row['epoch']}: {self.loss_name} {row[self.loss_name]:.4f}"
+
+    def stop(self) -> bool:
+        return False
+
+
+def fit(
+    task: EpochTask,
+    *,
+    rt: Runtime,
+    log,
+    generator: torch.Generator,
+    seed: int,
+    epochs: int,
+    start_epoch: int,
+    end_epoch: int,
+    history: list[dict],
+    bars: bool,
+    scalar_prefix: str,
+    hook: Hook | None = None,
+) -> list[dict]:
+    """The one training loop of pretraining and fine-tuning: per epoch, the augmentation generator is reseeded
+    from (seed, epoch, rank) so a resumed epoch replays exactly; the task's batches go through `task.step`; the
+    mean loss is averaged over ranks; the task measures and checkpoints; TensorBoard and the log get the row.
+    Appends to and returns `history`."""
+    import time
+
+    from .runtime import progress
+
+    for epoch in range(start_epoch, end_epoch):
+        if task.stop():
+            break
+        t_epoch = time.perf_counter()
+        generator.manual_seed(epoch_seed(seed, epoch, rt.rank))
+        task.train_mode()
+        loss_sum = torch.zeros((), device=rt.device)
+        batches = task.batches(epoch)
+        bar = progress(batches, total=len(batches), desc=f"epoch {epoch + 1}/{epochs}", enabled=bars)
+        for i, idx in enumerate(bar):
+            loss = task.step(idx)
+            loss_sum += loss
+            if bars and i % 10 == 0:
+                bar.set_postfix(loss=f"{loss.item():.3f}")
+            if hook:
+                hook("step", epoch, i)
+        if rt.distributed:
+            torch.distributed.all_reduce(loss_sum)
+            loss_sum /= rt.world_size
+        row = {"epoch": epoch + 1, task.loss_name: float(loss_sum) / max(1, len(batches))}
+        row["seconds"] = time.perf_counter() - t_epoch
+        task.measure(row, len(batches))
+        history.append(row)
+        log.scalars(epoch + 1, **{f"{scalar_prefix}/{k}": v for k, v in row.items() if k != "epoch"})
+        log.info(task.describe(row))
+        if rt.is_main:
+            task.checkpoint(row)
+        rt.barrier()
+        if hook:
+            hook("epoch", epoch, len(batches))
+    return history
