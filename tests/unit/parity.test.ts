@@ -224,22 +224,30 @@ describe('preprocessing parity (Python vs TypeScript) on real files', () => {
   });
 });
 
-describe('the shipped model (models/, the demo default)', () => {
+describe('the shipped models (models/: the demo default and the variants published with it)', () => {
   const registry = path.join(__dirname, '..', '..', 'models');
+  const index = readJson<{ latest: string; versions: { version: string; created: string }[] }>(
+    path.join(registry, 'models.json'),
+  );
+  const since = index.versions.find((v) => v.version === index.latest)!.created;
+  const shipped = index.versions.filter((v) => v.created >= since).map((v) => v.version);
 
-  test('loads verified from the registry and reproduces its PyTorch parity vectors', async () => {
-    const loaded = await loadModel({ source: fsSource(registry), backend: 'wasm' });
-    const latest = readJson<{ latest: string }>(path.join(registry, 'models.json')).latest;
-    expect(loaded.card.version).toBe(latest);
-    const dir = path.join(registry, latest);
-    const expected = readJson<Expected>(path.join(dir, 'parity', 'expected.json'));
-    const got = await predictWithLogits(loaded, readFloat32(path.join(dir, 'parity', 'inputs.bin')), expected.count);
-    const dp = maxAbsDiff(got.probabilities.flat(), expected.probabilities.flat());
-    const ds = await checkTrust(loaded, dir, expected, loaded.card.dtype);
-    console.log(
-      `shipped ${latest} (${loaded.card.dtype}, card_format ${loaded.card.card_format}): max |dp| = ${dp.toExponential(2)}, max |dscore|/score = ${ds.toExponential(2)} on ${expected.count} real slices`,
-    );
-    expect(dp).toBeLessThanOrEqual(TOLERANCE.float16);
-    loaded.model.dispose();
-  }, 120_000);
+  test.each(shipped)(
+    '%s loads verified from the registry and reproduces its PyTorch parity vectors',
+    async (version) => {
+      const loaded = await loadModel({ source: fsSource(registry), backend: 'wasm', version });
+      expect(loaded.card.version).toBe(version);
+      const dir = path.join(registry, version);
+      const expected = readJson<Expected>(path.join(dir, 'parity', 'expected.json'));
+      const got = await predictWithLogits(loaded, readFloat32(path.join(dir, 'parity', 'inputs.bin')), expected.count);
+      const dp = maxAbsDiff(got.probabilities.flat(), expected.probabilities.flat());
+      const ds = await checkTrust(loaded, dir, expected, loaded.card.dtype);
+      console.log(
+        `shipped ${version} (${loaded.card.dtype}, card_format ${loaded.card.card_format}): max |dp| = ${dp.toExponential(2)}, max |dscore|/score = ${ds.toExponential(2)} on ${expected.count} real slices`,
+      );
+      expect(dp).toBeLessThanOrEqual(TOLERANCE[loaded.card.dtype]);
+      loaded.model.dispose();
+    },
+    120_000,
+  );
 });
