@@ -171,3 +171,38 @@ def test_early_stopping(tmp_path):
         )
     )
     assert len(metrics["history"]) == 3 and metrics["best"]["epoch"] == 1
+
+
+def test_encoder_snapshot_for_the_next_session(pretrained, tmp_path):
+    """tools/training/encoder_snapshot.py: float16 weights in parts of <= 4 MB that --init reads through the JSON
+    index (SHA-256 checked), with the run's kNN curve; a damaged part is a one-line error."""
+    import json
+    import subprocess
+    import sys
+
+    from ssclnet.checkpoint import SHARD_BYTES, read_torch_file
+    from ssclnet.errors import InputError
+    from ssclnet.model import Classifier
+    from ssclnet.training import load_encoder_init
+
+    script = Path(__file__).resolve().parents[2] / "tools" / "training" / "encoder_snapshot.py"
+    subprocess.run(
+        [sys.executable, str(script), str(pretrained), str(tmp_path / "enc")], check=True, capture_output=True
+    )
+    index = tmp_path / "enc.json"
+    info = json.loads(index.read_text())
+    assert len(info["parts"]) >= 2 and all((tmp_path / p).stat().st_size <= SHARD_BYTES for p in info["parts"])
+    assert info["epochs_run"] == 5 and info["knn_curve"][0]["epoch"] == 0
+    assert all(v.dtype in (torch.float16, torch.int64) for v in read_torch_file(index).values())
+    net = Classifier(4)
+    assert load_encoder_init(index, net.encoder) == "ResNet-18 state dict"
+    source = {
+        k[len("encoder.") :]: v for k, v in load_checkpoint(pretrained)["model"].items() if k.startswith("encoder.")
+    }
+    for k, v in net.encoder.state_dict().items():
+        if v.is_floating_point():
+            torch.testing.assert_close(v, source[k].float(), atol=2e-3, rtol=1e-3)  # float16 rounding only
+    part = tmp_path / info["parts"][0]
+    part.write_bytes(b"\0" + part.read_bytes()[1:])
+    with pytest.raises(InputError, match="do not match its SHA-256"):
+        load_encoder_init(index, net.encoder)

@@ -31,6 +31,8 @@ def read_torch_file(path: str | Path, what: str = "checkpoint") -> Any:
     path = Path(path)
     if not path.is_file():
         raise InputError(f"{what} {path} does not exist")
+    if path.suffix == ".json":
+        return _read_sharded(path, what)
     size = path.stat().st_size
     if size == 0:
         raise InputError(f"{what} {path} is empty (0 bytes): a copy or a disk that failed, not a checkpoint")
@@ -45,6 +47,48 @@ def read_torch_file(path: str | Path, what: str = "checkpoint") -> Any:
             f"{what} {path} ({size} bytes) is not a readable checkpoint (truncated or corrupt: "
             f"{type(e).__name__}{': ' + reason if reason else ''})"
         ) from None
+
+
+SHARD_BYTES = 4 * 1024 * 1024  # committed weights stay small files (as the tfjs export's shards)
+
+
+def write_sharded(obj: Any, stem: str | Path, extra: dict[str, Any] | None = None) -> dict[str, Any]:
+    """torch.save(obj) as parts of <= SHARD_BYTES (STEM.pt.partIofN) and STEM.json naming them with the SHA-256
+    of the whole; read_torch_file(STEM.json) reads it back. Each file is written atomically."""
+    import hashlib
+    import io
+    import json
+
+    buf = io.BytesIO()
+    torch.save(obj, buf)
+    data = buf.getvalue()
+    stem = Path(stem)
+    n = max(1, -(-len(data) // SHARD_BYTES))
+    parts = [f"{stem.name}.pt.part{i + 1}of{n}" for i in range(n)]
+    for i, name in enumerate(parts):
+        atomic_write_bytes(stem.with_name(name), data[i * SHARD_BYTES : (i + 1) * SHARD_BYTES])
+    index = {"parts": parts, "sha256": hashlib.sha256(data).hexdigest(), "bytes": len(data), **(extra or {})}
+    atomic_write_bytes(stem.with_name(stem.name + ".json"), (json.dumps(index, indent=1) + "\n").encode())
+    return index
+
+
+def _read_sharded(index_path: Path, what: str) -> Any:
+    import hashlib
+    import io
+    import json
+
+    try:
+        index = json.loads(index_path.read_text())
+        parts = [index_path.with_name(p) for p in index["parts"]]
+    except (ValueError, KeyError, TypeError) as e:
+        raise InputError(f"{what} {index_path} is not a sharded-weights index ({type(e).__name__})") from None
+    missing = [p.name for p in parts if not p.is_file()]
+    if missing:
+        raise InputError(f"{what} {index_path}: missing part(s) {missing}")
+    data = b"".join(p.read_bytes() for p in parts)
+    if hashlib.sha256(data).hexdigest() != index.get("sha256"):
+        raise InputError(f"{what} {index_path}: the parts do not match its SHA-256 (a part is damaged or stale)")
+    return torch.load(io.BytesIO(data), map_location="cpu", weights_only=False)
 
 
 def load_checkpoint(path: str | Path, kind: str | None = None) -> dict[str, Any]:
