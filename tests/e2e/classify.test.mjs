@@ -18,12 +18,12 @@ import {
   screenshot,
   startOrthanc,
   startViewer,
+  sel,
 } from './harness.mjs';
 
 const [adi, forrest] = sample.studies;
 const VERSION = 'e2e-random-64';
 const TOLERANCE = 1e-4;
-const sel = (id) => `[data-testid="${id}"]`;
 
 let work, orthanc, viewer, browser, page;
 /** Node evaluator's probabilities by sample file (relative to demo/sample-study). */

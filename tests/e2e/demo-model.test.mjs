@@ -16,13 +16,13 @@ import {
   sample,
   screenshot,
   startViewer,
+  sel,
 } from './harness.mjs';
 
 const CLASSES = ['glioma', 'meningioma', 'notumor', 'pituitary'];
 // Headless Chromium's WebGL is software, so `auto` picks wasm there and matches Node exactly; the WebGL test
 // below pins the backend, and WebGL's float32 shaders differ from wasm in the last digits only.
 const TOLERANCE = 1e-4;
-const sel = (id) => `[data-testid="${id}"]`;
 const registryDir = path.join(repo, 'models');
 const registry = JSON.parse(fs.readFileSync(path.join(registryDir, 'models.json'), 'utf8'));
 const shipped = registry.versions.find((v) => v.version === registry.latest);

@@ -193,3 +193,13 @@ export async function screenshot(page, name) {
   await page.screenshot({ path: file });
   return path.relative(repo, file);
 }
+
+/** The selector of a panel element by its data-testid. */
+export const sel = (id) => `[data-testid="${id}"]`;
+
+/** Opens one of the panel's collapsible sections (`ssclnet-section-<id>`) if it is closed. */
+export async function openSection(page, id) {
+  const section = page.locator(sel(`ssclnet-section-${id}`));
+  if ((await section.getAttribute('data-open')) !== 'true') await page.click(sel(`ssclnet-section-toggle-${id}`));
+  await page.waitForSelector(`${sel(`ssclnet-section-${id}`)}[data-open="true"]`);
+}

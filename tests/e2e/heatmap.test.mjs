@@ -10,11 +10,10 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { after, before, test } from 'node:test';
-import { freePort, launchBrowser, repo, sample, screenshot, startViewer } from './harness.mjs';
+import { freePort, launchBrowser, repo, sample, screenshot, startViewer, sel } from './harness.mjs';
 
 const [adi, forrest] = sample.studies;
 const VERSION = 'e2e-heatmap-64';
-const sel = (id) => `[data-testid="${id}"]`;
 
 let work, viewer, browser, page;
 

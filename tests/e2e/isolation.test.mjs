@@ -7,9 +7,8 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
 import { after, before, test } from 'node:test';
-import { canvasStats, freePort, launchBrowser, repo, sample, screenshot, startViewer } from './harness.mjs';
+import { canvasStats, freePort, launchBrowser, repo, sample, screenshot, startViewer, sel } from './harness.mjs';
 
-const sel = (id) => `[data-testid="${id}"]`;
 const registry = JSON.parse(fs.readFileSync(path.join(repo, 'models', 'models.json'), 'utf8'));
 const [adi, forrest] = sample.studies;
 const MODEL_BYTES = new RegExp(`/models/${registry.latest.replace(/\./g, '\\.')}/.+\\.(bin|json)$`);

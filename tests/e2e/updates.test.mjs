@@ -8,9 +8,8 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { after, before, test } from 'node:test';
-import { freePort, launchBrowser, repo, sample, screenshot, startViewer } from './harness.mjs';
+import { freePort, launchBrowser, repo, sample, screenshot, startViewer, sel, openSection } from './harness.mjs';
 
-const sel = (id) => `[data-testid="${id}"]`;
 const shipped = JSON.parse(fs.readFileSync(path.join(repo, 'models', 'models.json'), 'utf8'));
 const NEW = shipped.latest;
 // The newest version published before the latest one (not a variant of it published later, e.g. its uint8 copy).
@@ -50,12 +49,6 @@ after(async () => {
   if (registry) fs.rmSync(registry, { recursive: true, force: true });
 });
 
-async function openSection(id) {
-  const section = page.locator(sel(`ssclnet-section-${id}`));
-  if ((await section.getAttribute('data-open')) !== 'true') await page.click(sel(`ssclnet-section-toggle-${id}`));
-  await page.waitForSelector(`${sel(`ssclnet-section-${id}`)}[data-open="true"]`);
-}
-
 async function classifiedBy() {
   await page.click(sel('ssclnet-classify'));
   await page.waitForSelector(sel('ssclnet-result'), { timeout: 60000 });
@@ -73,7 +66,7 @@ test(`rollback: latest pointed back to ${OLD} with a notice is announced and app
   await page.waitForSelector(sel('ssclnet-model-version'), { timeout: 120000 });
   assert.equal(await page.textContent(sel('ssclnet-model-version')), NEW);
   assert.equal(await classifiedBy(), NEW);
-  await openSection('model');
+  await openSection(page, 'model');
   await page.click(sel('ssclnet-check-update'));
   await page.waitForSelector(sel('ssclnet-update-message'));
   assert.match(await page.textContent(sel('ssclnet-update-message')), new RegExp(`${NEW} is the latest`));

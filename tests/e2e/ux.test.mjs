@@ -7,10 +7,9 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
 import { after, before, test } from 'node:test';
-import { freePort, launchBrowser, repo, sample, screenshot, startViewer } from './harness.mjs';
+import { freePort, launchBrowser, repo, sample, screenshot, startViewer, sel, openSection } from './harness.mjs';
 
 const [adi, forrest] = sample.studies;
-const sel = (id) => `[data-testid="${id}"]`;
 let viewer, browser, page;
 const consoleErrors = [];
 
@@ -38,13 +37,6 @@ async function open(study, size) {
 const sliceText = () => page.textContent(sel('ssclnet-slice')).then((t) => t?.trim());
 const waitForSlice = (want) =>
   page.waitForFunction(([s, w]) => document.querySelector(s)?.textContent?.trim() === w, [sel('ssclnet-slice'), want]);
-
-/** Opens a panel section if it is closed. */
-async function openSection(id) {
-  const section = page.locator(sel(`ssclnet-section-${id}`));
-  if ((await section.getAttribute('data-open')) !== 'true') await page.click(sel(`ssclnet-section-toggle-${id}`));
-  await page.waitForSelector(`${sel(`ssclnet-section-${id}`)}[data-open="true"]`);
-}
 
 /**
  * Every control of the panel can be brought into view inside the window (the panel scrolls in its own height) and
@@ -192,7 +184,7 @@ test('panel at 1600×1000: OHIF look, plain words, keyboard (Enter/Space), ↑/�
   await page.mouse.move(box.x + box.width / 2, box.y + box.height / 2);
   await page.click(sel('ssclnet-classify'));
   await page.waitForSelector(sel('ssclnet-result'));
-  await openSection('history');
+  await openSection(page, 'history');
   assert.equal(await page.textContent(sel('ssclnet-history-count')), '7');
   const rows = page.locator(sel('ssclnet-history-row'));
   assert.equal(await rows.count(), 7);
@@ -217,7 +209,7 @@ test('panel at 1600×1000: OHIF look, plain words, keyboard (Enter/Space), ↑/�
   }
 
   // The model card, from the loaded card.
-  await openSection('model');
+  await openSection(page, 'model');
   const cardView = await page.textContent(sel('ssclnet-model-card'));
   assert.match(cardView, /Intended use.*not for diagnosis/s);
   assert.match(cardView, /Limits/);
@@ -234,7 +226,7 @@ test('panel at 1280×720: scrolls inside its height, every control reachable; a 
   await open(adi, { width: 1280, height: 720 });
   await page.click(sel('ssclnet-classify'));
   await page.waitForSelector(sel('ssclnet-result'), { timeout: 60000 });
-  for (const id of ['history', 'file', 'model']) await openSection(id);
+  for (const id of ['history', 'file', 'model']) await openSection(page, id);
   const jpeg = path.join(repo, 'tests', 'fixtures', 'parity', 'jpeg', 'glioma-tr-Tr-gl_0020.jpg');
   await page.setInputFiles(sel('ssclnet-file-input'), jpeg);
   const fileCard = page.locator(sel('ssclnet-file-card'));

@@ -101,6 +101,15 @@ function attributesFor(
   return attributes;
 }
 
+/** A volume viewport's image id getters throw while its volume actor is being replaced: '' then, as for none. */
+function orEmpty(get: () => string | undefined): string {
+  try {
+    return get() ?? '';
+  } catch {
+    return '';
+  }
+}
+
 /** The displayed slice of a viewport, or a PixelPathError saying why it can't be classified. */
 export function readDisplayedSlice(
   services: TrackedServices,
@@ -146,12 +155,7 @@ export function readDisplayedSlice(
   if (typeof vp.getImageData === 'function' && typeof vp.getCamera === 'function') {
     const camera = vp.getCamera();
     const plane = volumePlane(volumeFromImageData(vp.getImageData()), camera);
-    let imageId = '';
-    try {
-      imageId = vp.getCurrentImageId?.() ?? ''; // the acquired image in this plane, when the plane is one
-    } catch {
-      imageId = '';
-    }
+    const imageId = orEmpty(() => vp.getCurrentImageId?.()); // the acquired image in this plane, when it is one
     const photometric = imageId ? cs?.metaData?.get('imagePixelModule', imageId)?.photometricInterpretation : undefined;
     const raw = rawSliceFromVolumeSlice({
       data: plane.data,
@@ -165,12 +169,7 @@ export function readDisplayedSlice(
     // checks those (a sagittal or coronal plane is declined as "not an axial slice"). The series' other attributes
     // come from the acquired image in the plane, else from the series' first instance.
     const orientation = planeOrientation(camera);
-    let firstImageId = '';
-    try {
-      firstImageId = vp.getImageIds?.()?.[0] ?? '';
-    } catch {
-      firstImageId = ''; // Cornerstone throws while the volume's actor is being replaced
-    }
+    const firstImageId = orEmpty(() => vp.getImageIds?.()?.[0]);
     const attributes =
       attributesFor(cs, imageId || firstImageId, ds, imageId ? sliceIndex : 0, 0) ??
       ({ Modality: modality || undefined } as DicomAttributes);

@@ -1,5 +1,5 @@
 /** The local-file drop zone (its result is the same card as a slice's) and the model-update controls. */
-import React, { useEffect, useState } from 'react';
+import React, { useEffect, useMemo, useState } from 'react';
 import type { FilePreview } from '../engine/types';
 import type { ClassificationState } from '../services/ClassificationService';
 import { compareVersions, rollbackTarget, type ModelState } from '../services/ModelService';
@@ -32,6 +32,8 @@ export function FileDropView({ file: f, run }: { file: ClassificationState['file
     run(COMMANDS.classifyFile, { file });
   };
   const c = f?.classification;
+  // Encoded once per file, not on every render (the panel re-renders on every progress event of a series run).
+  const preview = useMemo(() => previewUrl(f?.preview), [f?.preview]);
   return (
     <div>
       <div
@@ -77,7 +79,7 @@ export function FileDropView({ file: f, run }: { file: ClassificationState['file
               classification={c}
               testId="ssclnet-file-card"
               subject={f.name}
-              thumbnail={thumb?.name === f.name ? thumb.url : previewUrl(f.preview)}
+              thumbnail={thumb?.name === f.name ? thumb.url : preview}
             />
           ) : (
             <div style={{ color: colors.muted }}>{f.name}: classifying…</div>
