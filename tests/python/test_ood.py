@@ -101,6 +101,8 @@ def test_fit_gate_on_the_mini_fixture(tmp_path):
     assert f["method"] == "mahalanobis-tied" and f["layer"] == "avgpool" and f["dim"] == 512
     assert f["in_range_rate_val"] >= 0.97
     assert c["method"] == "temperature" and c["temperature"] > 0 and c["bins"] == 15
+    # a calibration set this small may only soften (trust.MIN_CALIBRATION_IMAGES)
+    assert c["min_temperature"] == 1.0 and c["temperature"] >= 1.0
     assert (tmp_path / "gate" / "gaussians.bin").stat().st_size == 4 * (4 * 512 + 512 * 512)
     assert json.loads((tmp_path / "gate" / "gate.json").read_text())["features"]["threshold"] == f["threshold"]
     for png in ("reliability-before.png", "reliability-after.png"):
@@ -136,3 +138,63 @@ def test_fit_gate_reuses_its_features_and_rethresholds(tmp_path):
     c = rethreshold_gate(tmp_path / "g", data=m, fit_split="train", val_split="val", target=0.5)
     assert c["features"]["threshold"] <= a["features"]["threshold"]
     assert c["calibration"]["temperature"] == pytest.approx(a["calibration"]["temperature"])
+
+
+def _dev_rows(spec: str) -> list[dict[str, str]]:
+    """'label:group:split' items -> manifest rows."""
+    out = []
+    for i, item in enumerate(spec.split()):
+        label, group, split = item.split(":")
+        out.append({"file": f"{i}.jpg", "label": label, "group": group, "split": split})
+    return out
+
+
+def test_calibration_groups_are_whole_pure_unlabeled_groups_balanced_by_class():
+    from ssclnet.wholehead import calibration_groups
+
+    rows = _dev_rows(
+        "a:1:unlabeled a:1:unlabeled a:2:unlabeled a:3:unlabeled a:4:train a:4:unlabeled "
+        "b:5:unlabeled b:6:unlabeled b:7:val b:7:unlabeled b:8:unlabeled b:9:test"
+    )
+    chosen = calibration_groups(rows, 4)
+    # never a group with a member in train/val/test (4, 7, 9); about 2 images per class
+    assert chosen and not chosen & {"4", "7", "9"}
+    per_label = {lab: sum(1 for r in rows if r["group"] in chosen and r["label"] == lab) for lab in "ab"}
+    assert per_label["a"] >= 2 and per_label["b"] == 2
+    assert calibration_groups(rows, 4) == chosen  # fixed choice, no random generator
+    assert calibration_groups(rows, 0) == set()
+
+
+def test_finetune_manifest_moves_calibration_groups_whole_and_never_writes_test(tmp_path):
+    import csv
+
+    from ssclnet.wholehead import write_finetune_manifest
+
+    dev = tmp_path / "dev.csv"
+    rows = _dev_rows(" ".join(f"{'ab'[i % 2]}:{i // 2}:unlabeled" for i in range(40)) + " a:99:test b:98:train")
+    with open(dev, "w", newline="") as f:
+        w = csv.DictWriter(f, ["file", "label", "group", "split"], lineterminator="\n")
+        w.writeheader()
+        w.writerows(rows)
+    wh = tmp_path / "wh.csv"
+    wh.write_text("file,label,group,split\ns1.dcm,notumor,ser,wholehead\n")
+    out = tmp_path / "runs" / "ft.csv"
+    counts = write_finetune_manifest(dev, wh, out, repeat=2, calibration_images=10)
+    assert counts["calib"] >= 10 and "test" not in counts and counts["wholehead"] == 2
+    got = list(csv.DictReader(open(out)))
+    calib_groups = {r["group"] for r in got if r["split"] == "calib"}
+    assert not any(r["group"] in calib_groups and r["split"] != "calib" for r in got)
+    assert not (tmp_path / "runs" / "ft.csv.partial").exists()
+
+
+def test_per_group_mask_keeps_the_first_rows_of_each_group(tmp_path):
+    from ssclnet.trust import per_group_mask
+
+    m = tmp_path / "m.csv"
+    m.write_text(
+        "file,label,group,split\na.jpg,x,1,calib\nb.jpg,x,1,calib\nc.jpg,x,1,calib\nd.jpg,x,2,calib\n"
+        "e.jpg,x,,calib\nf.jpg,x,,calib\ng.jpg,x,1,train\n"
+    )
+    assert per_group_mask(str(m), "calib", 1).tolist() == [True, False, False, True, True, True]
+    assert per_group_mask(str(m), "calib", 2).tolist() == [True, True, False, True, True, True]
+    assert per_group_mask(str(m), "calib", 0).all()

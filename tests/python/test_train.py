@@ -202,6 +202,13 @@ def test_encoder_snapshot_for_the_next_session(pretrained, tmp_path):
     for k, v in net.encoder.state_dict().items():
         if v.is_floating_point():
             torch.testing.assert_close(v, source[k].float(), atol=2e-3, rtol=1e-3)  # float16 rounding only
+    # a classifier fine-tuned from the index records its pretraining in the checkpoint (the model card's lineage)
+    from ssclnet.finetuning import sharded_pretraining_summary
+
+    lineage = sharded_pretraining_summary(str(index))
+    assert lineage["epochs_run"] == 5 and lineage["batch_size"] == info["settings"]["batch_size"]
+    assert lineage["knn_curve"][0][0] == 0 and info["sha256"] in lineage["weights"]
+    assert sharded_pretraining_summary(str(pretrained)) is None
     part = tmp_path / info["parts"][0]
     part.write_bytes(b"\0" + part.read_bytes()[1:])
     with pytest.raises(InputError, match="do not match its SHA-256"):

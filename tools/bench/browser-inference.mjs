@@ -166,7 +166,13 @@ try {
         if (engine.startsWith('tfjs')) {
           const backend = engine === 'tfjs-webgl' ? 'webgl' : 'wasm';
           tf.wasm.setWasmPaths('/tfjs-wasm/');
-          if (engine === 'tfjs-wasm-threads') tf.wasm.setThreadsCount(navigator.hardwareConcurrency);
+          if (engine === 'tfjs-wasm-threads') {
+            // As the engine does (extension/src/engine/runtime.ts): one thread per logical core; tfjs grants
+            // min(requested, hardwareConcurrency / 2), so it is shown twice the count it is asked for.
+            const n = navigator.hardwareConcurrency;
+            Object.defineProperty(navigator, 'hardwareConcurrency', { value: 2 * n, configurable: true });
+            tf.wasm.setThreadsCount(n);
+          }
           if (!(await tf.setBackend(backend))) throw new Error(`${backend} did not initialise`);
           await tf.ready();
           const model = await tf.loadLayersModel('/model/model.json');

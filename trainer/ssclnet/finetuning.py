@@ -116,6 +116,31 @@ def pretraining_summary(ckpt: dict | None) -> dict | None:
     }
 
 
+def sharded_pretraining_summary(init: str) -> dict | None:
+    """pretraining_summary() for an encoder kept as a sharded-weights index (STEM.json, written by
+    tools/training/encoder_snapshot.py): its settings, augmentation and kNN curve travel in the index, not in the
+    weights."""
+    if not str(init).endswith(".json"):
+        return None
+    import json
+
+    index = json.loads(Path(init).read_text())
+    settings = index.get("settings") or {}
+    knn = [h for h in index.get("knn_curve") or [] if h.get("knn_acc") is not None]
+    return {
+        "epochs_run": index.get("epochs_run"),
+        "input_size": (index.get("preprocess") or {}).get("input_size"),
+        "splits": settings.get("split"),
+        **{k: settings.get(k) for k in ("batch_size", "lr", "weight_decay", "temperature", "warmup_epochs", "seed")},
+        "augmentation": index.get("augmentation"),
+        "final_loss": knn[-1].get("loss") if knn else None,
+        "knn_dev_test_acc": knn[-1]["knn_acc"] if knn else None,
+        "knn_curve": [[h["epoch"], round(float(h["knn_acc"]), 4)] for h in knn],
+        "hardware": index.get("hardware", "not recorded"),
+        "weights": f"{Path(init).name} (float16, sha256 {index.get('sha256')}), from {index.get('from')}",
+    }
+
+
 @torch.no_grad()
 def _validate(model, val_x: torch.Tensor, val_y: torch.Tensor, rt: Runtime, cfg: FinetuneConfig) -> tuple[float, float]:
     model.eval()
@@ -302,7 +327,7 @@ def _run(cfg: FinetuneConfig, rt: Runtime, hook: Hook | None) -> dict:
         "args": asdict(cfg),
         "run": identity,
         "data_summary": summary,
-        "pretraining": pretraining_summary(init_ckpt),
+        "pretraining": pretraining_summary(init_ckpt) or sharded_pretraining_summary(cfg.init),
         "hardware": rt.hardware(),
     }
     track = {"best": best, "bad_epochs": bad_epochs, "improved": False}

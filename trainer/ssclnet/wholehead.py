@@ -21,13 +21,21 @@ and, with --finetune-out, the combined fine-tuning manifest: the dev protocol's 
 the whole-head rows repeated --repeat times (split `wholehead`; never the dev `test` rows), for
 `ssclnet finetune --train-split train,unlabeled,wholehead`.
 
+With --calibration-images N, about N labeled `unlabeled` images move to a split `calib`, by whole near-twin
+groups that have no member in any other split (so no copy of them is trained on), the same number per class,
+chosen by a hash of the group (the same groups on every machine). `ssclnet fit-gate --val-split calib` then sets
+the temperature and the feature-gate threshold on images the classifier never saw in any copy; the protocol's
+`val` split cannot do that (60 of its 100 images have a near-twin in `unlabeled`).
+
     python3 -m ssclnet.wholehead --shared ../shared/data --out data/trust [--finetune-out runs/trust/finetune.csv]
+        [--calibration-images 500]
 """
 
 from __future__ import annotations
 
 import argparse
 import csv
+import hashlib
 import os
 import sys
 from pathlib import Path
@@ -136,22 +144,62 @@ def write_manifests(shared: Path, out: Path) -> dict[str, int]:
     }
 
 
-def write_finetune_manifest(dev_manifest: Path, wholehead: Path, out: Path, repeat: int) -> dict[str, int]:
-    """dev train/unlabeled/val rows + whole-head rows x repeat, paths rewritten relative to `out`'s folder."""
+def calibration_groups(dev_rows: list[dict[str, str]], images: int) -> set[str]:
+    """Whole groups of `unlabeled` rows (no member in another split) holding about `images` images, the same
+    share for every class (as in the dev test split); groups picked in the order of a hash of their name, so the
+    choice is fixed without a random generator."""
+    splits_of: dict[str, set[str]] = {}
+    label_of: dict[str, str] = {}
+    size: dict[str, int] = {}
+    for r in dev_rows:
+        g = r["group"]
+        splits_of.setdefault(g, set()).add(r["split"])
+        label_of.setdefault(g, r["label"])
+        size[g] = size.get(g, 0) + 1
+    pure = sorted(
+        (g for g, s in splits_of.items() if g and s == {"unlabeled"}),
+        key=lambda g: hashlib.sha256(g.encode()).hexdigest(),
+    )
+    if images <= 0 or not pure:
+        return set()
+    labels = sorted({label_of[g] for g in pure})
+    chosen: set[str] = set()
+    for label in labels:
+        of_label = [g for g in pure if label_of[g] == label]
+        quota = images / len(labels)
+        taken = 0
+        for g in of_label:
+            if taken >= quota:
+                break
+            chosen.add(g)
+            taken += size[g]
+    return chosen
+
+
+def write_finetune_manifest(
+    dev_manifest: Path, wholehead: Path, out: Path, repeat: int, calibration_images: int = 0
+) -> dict[str, int]:
+    """dev train/unlabeled/val rows + whole-head rows x repeat, paths rewritten relative to `out`'s folder;
+    with calibration_images > 0, the groups of calibration_groups() get the split `calib`."""
+    dev_rows = list(csv.DictReader(open(dev_manifest, newline="")))
+    calib = calibration_groups(dev_rows, calibration_images)
     out.parent.mkdir(parents=True, exist_ok=True)
     counts: dict[str, int] = {}
-    with open(out, "w", newline="") as f:
+    tmp = out.with_name(out.name + ".partial")
+    with open(tmp, "w", newline="") as f:
         w = csv.writer(f, lineterminator="\n")
         w.writerow(["file", "label", "group", "split"])
-        for src, reps in ((dev_manifest, 1), (wholehead, repeat)):
-            for r in csv.DictReader(open(src, newline="")):
+        for src, rows, reps in ((dev_manifest, dev_rows, 1), (wholehead, csv.DictReader(open(wholehead)), repeat)):
+            for r in rows:
                 if r["split"] == "test":
                     continue  # the dev test split is never trained on, nor stopped on
                 path = _rel(src.parent / r["file"], out.parent)
                 group = r["group"] if src == dev_manifest else f"series:{r['group']}"
+                split = "calib" if src == dev_manifest and group in calib else r["split"]
                 for _ in range(reps):
-                    w.writerow([path, r["label"], group, r["split"]])
-                    counts[r["split"]] = counts.get(r["split"], 0) + 1
+                    w.writerow([path, r["label"], group, split])
+                    counts[split] = counts.get(split, 0) + 1
+    os.replace(tmp, out)
     return counts
 
 
@@ -166,12 +214,22 @@ def main(argv: list[str] | None = None) -> int:
     )
     p.add_argument("--finetune-out", help="also write the combined fine-tuning manifest here (not committed)")
     p.add_argument("--repeat", type=int, default=3, help="rows per whole-head slice in the fine-tuning manifest")
+    p.add_argument(
+        "--calibration-images",
+        type=int,
+        default=0,
+        help="hold out about N `unlabeled` images, by whole near-twin groups, as split `calib` (default 0: none)",
+    )
     args = p.parse_args(argv)
     shared, out = Path(args.shared), Path(args.out)
     print(write_manifests(shared, out))
     if args.finetune_out:
         dev = Path(args.dev) if args.dev else shared / "brain-mri-2d" / "dev" / "splits-protocol-500.csv"
-        print(write_finetune_manifest(dev, out / "wholehead-train.csv", Path(args.finetune_out), args.repeat))
+        print(
+            write_finetune_manifest(
+                dev, out / "wholehead-train.csv", Path(args.finetune_out), args.repeat, args.calibration_images
+            )
+        )
     return 0
 
 

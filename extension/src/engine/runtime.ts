@@ -34,9 +34,18 @@ export function configureWasmThreads(requested?: number): void {
     setThreadsCount(1);
     return;
   }
-  const cores = (globalThis as { navigator?: { hardwareConcurrency?: number } }).navigator?.hardwareConcurrency ?? 1;
-  const n = Number.isInteger(requested) && (requested as number) > 0 ? (requested as number) : cores;
-  setThreadsCount(Math.max(1, Math.min(MAX_WASM_THREADS, n)));
+  const nav = (globalThis as { navigator?: { hardwareConcurrency?: number } }).navigator;
+  const cores = nav?.hardwareConcurrency ?? 1;
+  const asked = Number.isInteger(requested) && (requested as number) > 0 ? (requested as number) : cores;
+  const n = Math.max(1, Math.min(MAX_WASM_THREADS, asked));
+  setThreadsCount(n);
+  // tfjs-backend-wasm grants min(requested, hardwareConcurrency / 2) XNNPACK threads: it assumes two logical
+  // cores per physical one. Where that is not so (a VM's vCPUs; on 2 of them it grants one thread, and half the
+  // machine idles), the engine's worker reports twice the requested count to the wasm module, which reads it once
+  // when the backend starts. Only this worker's navigator is changed; the pthread pool holds 8 workers either way.
+  if (nav && n > Math.floor(cores / 2)) {
+    Object.defineProperty(nav, 'hardwareConcurrency', { value: 2 * n, configurable: true });
+  }
 }
 
 /** The backend that answered and, for wasm, its build (SIMD, threads) and thread count. */

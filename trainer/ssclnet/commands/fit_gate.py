@@ -45,6 +45,13 @@ def add_parser(sub) -> None:
         "(default; the dev protocol keeps near-twins of val images in unlabeled)",
     )
     p.add_argument(
+        "--per-group",
+        type=int,
+        default=0,
+        help="use at most N rows of each manifest group of --val-split (near-identical slices of one patient; "
+        "default 0: all)",
+    )
+    p.add_argument(
         "--rethreshold",
         action="store_true",
         help="reuse <out>'s saved scores and Gaussians; redo only the threshold and the temperature",
@@ -66,6 +73,7 @@ def run(args) -> int:
             val_split=args.val_split,
             target=args.target,
             leak_free=args.leak_free,
+            per_group=args.per_group,
         )
     else:
         g = fit_gate(
@@ -78,6 +86,7 @@ def run(args) -> int:
             args.out,
             target=args.target,
             leak_free=args.leak_free,
+            per_group=args.per_group,
         )
     c, f, s = g["calibration"], g["features"], g["summary"]
     print(
