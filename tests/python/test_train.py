@@ -202,6 +202,20 @@ def test_encoder_snapshot_for_the_next_session(pretrained, tmp_path):
     for k, v in net.encoder.state_dict().items():
         if v.is_floating_point():
             torch.testing.assert_close(v, source[k].float(), atol=2e-3, rtol=1e-3)  # float16 rounding only
+    # the projection head travels too, so a continuation does not start it from random weights
+    from ssclnet.model import SimCLRModel
+    from ssclnet.training import load_projector_init
+
+    assert info["projector"] is True
+    simclr = SimCLRModel()
+    assert load_projector_init(index, simclr.projector)
+    head = {k[len("projector.") :]: v for k, v in load_checkpoint(pretrained)["model"].items() if "projector." in k}
+    for k, v in simclr.projector.state_dict().items():
+        if v.is_floating_point():
+            torch.testing.assert_close(v, head[k].float(), atol=2e-3, rtol=1e-3)
+    bare = tmp_path / "encoder-only.pt"
+    torch.save(net.encoder.state_dict(), bare)
+    assert not load_projector_init(bare, simclr.projector)  # no head in the file: left as initialised
     # a classifier fine-tuned from the index records its pretraining in the checkpoint (the model card's lineage)
     from ssclnet.finetuning import sharded_pretraining_summary
 

@@ -52,6 +52,7 @@ from .training import (
     group_aware_batches,
     knn_accuracy,
     load_encoder_init,
+    load_projector_init,
     place_model,
     warmup_cosine,
 )
@@ -143,6 +144,8 @@ def build(cfg: PretrainConfig, rt: Runtime, steps_per_epoch: int):
     init_note = None
     if cfg.init:
         init_note = load_encoder_init(cfg.init, net.encoder)
+        if load_projector_init(cfg.init, net.projector):
+            init_note += ", with its projection head"
     model = place_model(net, rt, channels_last=cfg.channels_last, compile=cfg.compile, sync_bn=cfg.sync_bn)
     optimizer = make_optimizer(cfg.optimizer, model, cfg.lr, cfg.weight_decay)
     scheduler = warmup_cosine(optimizer, cfg.epochs * steps_per_epoch, cfg.warmup_epochs * steps_per_epoch)

@@ -160,7 +160,7 @@ def load_encoder_init(path: str | Path, encoder: nn.Module) -> str:
     if isinstance(obj, dict) and isinstance(obj.get("model"), dict) and "kind" in obj:
         state, what = encoder_state(obj), f"{obj['kind']} checkpoint"
     elif isinstance(obj, dict) and isinstance(obj.get("conv1.weight"), torch.Tensor):
-        state = {k: v for k, v in obj.items() if not k.startswith("fc.")}
+        state = {k: v for k, v in obj.items() if not k.startswith(("fc.", "projector."))}
         want = encoder.conv1.weight.shape[1]
         if state["conv1.weight"].shape[1] != want:
             state["conv1.weight"] = state["conv1.weight"].sum(dim=1, keepdim=True).repeat(1, want, 1, 1) / want
@@ -180,6 +180,23 @@ def load_encoder_init(path: str | Path, encoder: nn.Module) -> str:
             f"--init {path}: weights don't fit the encoder (missing {missing[:3]}, unexpected {unexpected[:3]})"
         )
     return what
+
+
+def load_projector_init(path: str | Path, projector: nn.Module) -> bool:
+    """The projection head of an encoder snapshot (tools/training/encoder_snapshot.py keeps it under
+    "projector.*"), or of a pretrain checkpoint; False (head left as initialised) when the file has none."""
+    from .checkpoint import read_torch_file
+
+    obj = read_torch_file(Path(path), "--init checkpoint")
+    if isinstance(obj, dict) and isinstance(obj.get("model"), dict) and "kind" in obj:
+        obj = obj["model"]
+    if not isinstance(obj, dict):
+        return False
+    state = {k[len("projector.") :]: v.float() for k, v in obj.items() if k.startswith("projector.")}
+    if not state:
+        return False
+    projector.load_state_dict(state)
+    return True
 
 
 @torch.no_grad()
