@@ -54,6 +54,7 @@ from .training import (
     load_encoder_init,
     load_projector_init,
     place_model,
+    read_init,
     warmup_cosine,
 )
 
@@ -143,8 +144,9 @@ def build(cfg: PretrainConfig, rt: Runtime, steps_per_epoch: int):
     net = SimCLRModel()
     init_note = None
     if cfg.init:
-        init_note = load_encoder_init(cfg.init, net.encoder)
-        if load_projector_init(cfg.init, net.projector):
+        loaded = read_init(cfg.init)  # a sharded index is joined and hashed once, for both parts
+        init_note = load_encoder_init(cfg.init, net.encoder, loaded)
+        if load_projector_init(cfg.init, net.projector, loaded):
             init_note += ", with its projection head"
     model = place_model(net, rt, channels_last=cfg.channels_last, compile=cfg.compile, sync_bn=cfg.sync_bn)
     optimizer = make_optimizer(cfg.optimizer, model, cfg.lr, cfg.weight_decay)

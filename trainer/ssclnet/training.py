@@ -6,6 +6,7 @@ from __future__ import annotations
 import math
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import torch
 from torch import nn
@@ -150,13 +151,21 @@ def warmup_cosine(optimizer: torch.optim.Optimizer, total_steps: int, warmup_ste
     return torch.optim.lr_scheduler.LambdaLR(optimizer, factor)
 
 
-def load_encoder_init(path: str | Path, encoder: nn.Module) -> str:
+def read_init(path: str | Path) -> Any:
+    """The object of an --init file (a checkpoint, a state dict, or a sharded index joined and hash-checked)."""
+    from .checkpoint import read_torch_file
+
+    return read_torch_file(Path(path), "--init checkpoint")
+
+
+def load_encoder_init(path: str | Path, encoder: nn.Module, loaded: Any = None) -> str:
     """Initialise an Encoder from a local file: an ssclnet checkpoint (pretrain or finetune) or a plain
     torchvision ResNet-18 state dict (e.g. ImageNet weights copied here by hand; the 3-channel conv1 is
-    summed to the model's 1 channel, the usual way to keep its response to gray images, and `fc` dropped)."""
-    from .checkpoint import encoder_state, read_torch_file
+    summed to the model's 1 channel, the usual way to keep its response to gray images, and `fc` dropped).
+    `loaded`: the file's object when the caller has read it already (read_init), so it is read once."""
+    from .checkpoint import encoder_state
 
-    obj = read_torch_file(Path(path), "--init checkpoint")
+    obj = read_init(path) if loaded is None else loaded
     if isinstance(obj, dict) and isinstance(obj.get("model"), dict) and "kind" in obj:
         state, what = encoder_state(obj), f"{obj['kind']} checkpoint"
     elif isinstance(obj, dict) and isinstance(obj.get("conv1.weight"), torch.Tensor):
@@ -182,12 +191,10 @@ def load_encoder_init(path: str | Path, encoder: nn.Module) -> str:
     return what
 
 
-def load_projector_init(path: str | Path, projector: nn.Module) -> bool:
+def load_projector_init(path: str | Path, projector: nn.Module, loaded: Any = None) -> bool:
     """The projection head of an encoder snapshot (tools/training/encoder_snapshot.py keeps it under
     "projector.*"), or of a pretrain checkpoint; False (head left as initialised) when the file has none."""
-    from .checkpoint import read_torch_file
-
-    obj = read_torch_file(Path(path), "--init checkpoint")
+    obj = read_init(path) if loaded is None else loaded
     if isinstance(obj, dict) and isinstance(obj.get("model"), dict) and "kind" in obj:
         obj = obj["model"]
     if not isinstance(obj, dict):

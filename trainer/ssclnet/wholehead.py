@@ -163,10 +163,10 @@ def calibration_groups(dev_rows: list[dict[str, str]], images: int) -> set[str]:
     if images <= 0 or not pure:
         return set()
     labels = sorted({label_of[g] for g in pure})
+    quota = images / len(labels)
     chosen: set[str] = set()
     for label in labels:
         of_label = [g for g in pure if label_of[g] == label]
-        quota = images / len(labels)
         taken = 0
         for g in of_label:
             if taken >= quota:
@@ -189,7 +189,10 @@ def write_finetune_manifest(
     with open(tmp, "w", newline="") as f:
         w = csv.writer(f, lineterminator="\n")
         w.writerow(["file", "label", "group", "split"])
-        for src, rows, reps in ((dev_manifest, dev_rows, 1), (wholehead, csv.DictReader(open(wholehead)), repeat)):
+        for src, rows, reps in (
+            (dev_manifest, dev_rows, 1),
+            (wholehead, csv.DictReader(open(wholehead, newline="")), repeat),
+        ):
             for r in rows:
                 if r["split"] == "test":
                     continue  # the dev test split is never trained on, nor stopped on
