@@ -38,6 +38,13 @@ def exported(ckpt, tmp_path_factory) -> Path:
     return out
 
 
+@pytest.fixture(scope="module")
+def unfolded(ckpt, tmp_path_factory) -> Path:
+    out = tmp_path_factory.mktemp("export") / "plain"
+    export(ckpt, out, "1.0.0", fold=False)
+    return out
+
+
 def read_weights(model_dir: Path) -> dict[str, np.ndarray]:
     mj = json.loads((model_dir / "model.json").read_text())
     (group,) = mj["weightsManifest"]
@@ -82,6 +89,10 @@ def run_layers_model(model_dir: Path, x_nhwc: np.ndarray) -> np.ndarray:
             x = tf_pad_same(ins[0], k, s) if c["padding"] == "same" else ins[0]
             kernel = weights[f"{name}/kernel"].permute(3, 2, 0, 1)  # HWIO -> OIHW
             y = F.conv2d(x, kernel, weights.get(f"{name}/bias") if c["use_bias"] else None, stride=s)
+            if c["activation"] == "relu":
+                y = F.relu(y)
+            else:
+                assert c["activation"] == "linear", c["activation"]
         elif cls == "BatchNormalization":
             g, b, m, v = (
                 weights[f"{name}/{p}"].view(1, -1, 1, 1) for p in ("gamma", "beta", "moving_mean", "moving_variance")
@@ -123,12 +134,30 @@ def test_files_shards_and_hashes(exported):
     assert verify_artifact(exported)["version"] == "1.0.0"
 
 
-def test_exported_graph_reproduces_pytorch(exported):
-    expected = json.loads((exported / "parity" / "expected.json").read_text())
-    inputs = np.fromfile(exported / "parity" / "inputs.bin", "<f4").reshape(expected["input_shape"])
-    probs = run_layers_model(exported, inputs)
-    assert np.abs(probs - np.asarray(expected["probabilities"])).max() < 1e-5
-    assert np.asarray(expected["probabilities"]).max() > 0.5  # not uniform: a wrong layer would show
+def test_exported_graph_reproduces_pytorch(exported, unfolded):
+    for d in (exported, unfolded):
+        expected = json.loads((d / "parity" / "expected.json").read_text())
+        inputs = np.fromfile(d / "parity" / "inputs.bin", "<f4").reshape(expected["input_shape"])
+        probs = run_layers_model(d, inputs)
+        assert np.abs(probs - np.asarray(expected["probabilities"])).max() < 1e-5
+        assert np.asarray(expected["probabilities"]).max() > 0.5  # not uniform: a wrong layer would show
+
+
+def test_folded_graph_has_no_batchnorm_and_the_same_function(exported, unfolded):
+    def layers(d):
+        return json.loads((d / "model.json").read_text())["modelTopology"]["config"]["layers"]
+
+    folded, plain = layers(exported), layers(unfolded)
+    assert not [la for la in folded if la["class_name"] == "BatchNormalization"]
+    assert len([la for la in plain if la["class_name"] == "BatchNormalization"]) == 20
+    fused = [la["name"] for la in folded if la["class_name"] == "Conv2D" and la["config"]["activation"] == "relu"]
+    assert len(fused) == 9 and "stem_conv" in fused  # the stem and each block's first conv
+    names = {la["name"] for la in folded}
+    assert {"avgpool", "logits", "probabilities", "layer3_1_out", "layer4_1_out"} <= names  # what the viewer reads
+    a = json.loads((exported / "parity" / "expected.json").read_text())["probabilities"]
+    b = json.loads((unfolded / "parity" / "expected.json").read_text())["probabilities"]
+    assert np.abs(np.asarray(a) - np.asarray(b)).max() < 1e-5
+    assert json.loads((exported / "model-card.json").read_text())["graph"].startswith("BatchNorm folded")
 
 
 def test_float16_halves_size_and_stays_close(ckpt, tmp_path, exported):

@@ -74,6 +74,26 @@ def test_threshold_rule_keeps_at_least_target_in_range():
         ood.threshold_for(np.array([]), 0.97)
 
 
+def test_confident_threshold_keeps_the_target_on_new_draws_where_the_quantile_does_not():
+    # Uniform scores: the share of new in-distribution images at or below a threshold t is t itself.
+    rng = np.random.default_rng(0)
+    conf, plain = [], []
+    for _ in range(2000):
+        s = rng.random(269)
+        conf.append(ood.threshold_with_confidence(s, 0.97, 0.95)[0])
+        plain.append(ood.threshold_with_confidence(s, 0.97, 0.0)[0])
+    assert np.mean(np.asarray(conf) >= 0.97) >= 0.94  # the promised 95 %, up to sampling error
+    assert np.mean(np.asarray(plain) >= 0.97) < 0.7  # the plain quantile falls short about every other time
+    s = rng.random(269)
+    assert ood.threshold_with_confidence(s, 0.97, 0.0)[0] == ood.threshold_for(s, 0.97)
+    assert ood.threshold_with_confidence(s, 0.97, 0.95)[1] == 266  # of 269: the 98.9 % quantile
+
+
+def test_confident_threshold_refuses_too_few_images():
+    with pytest.raises(ValueError, match="at least 99 are needed"):
+        ood.threshold_with_confidence(np.arange(40.0), 0.97, 0.95)
+
+
 def test_bytes_round_trip_is_float32_means_then_precision():
     x, y, _, _ = _blobs()
     g = ood.fit_gaussians(x, y, 3)

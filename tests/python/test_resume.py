@@ -68,8 +68,10 @@ def test_pretrain_resume_equals_uninterrupted(tmp_path):
     )
 
 
-def test_finetune_resume_equals_uninterrupted(tmp_path):
+@pytest.mark.parametrize("ema", [0.0, 0.9])
+def test_finetune_resume_equals_uninterrupted(tmp_path, ema):
     cfg = dict(
+        ema=ema,
         data=MANIFEST,
         train_split="val",
         val_split="test",
@@ -97,6 +99,13 @@ def test_finetune_resume_equals_uninterrupted(tmp_path):
     )
     for k in best_a["model"]:
         torch.testing.assert_close(best_a["model"][k], best_b["model"][k], rtol=0, atol=1e-6)
+    if ema:
+        # The averaged weights are what the run validates and writes; the raw ones travel only for --resume.
+        for k in a["raw_model"]:
+            torch.testing.assert_close(a["raw_model"][k], b["raw_model"][k], rtol=0, atol=1e-6, msg=k)
+        assert a["ema_updates"] == b["ema_updates"] == 4
+        w = "classifier.weight"
+        assert not torch.allclose(a["model"][w], a["raw_model"][w])
 
 
 def test_checkpoint_writes_are_atomic(tmp_path, monkeypatch):

@@ -26,7 +26,7 @@ import {
   type CamMethod,
 } from '../../extension/src/inference/gradcam';
 import { fsSource } from '../../extension/src/inference/node/fsSource';
-import { maxAbsDiff, readFloat32, readJson, REPO } from './inferenceFixtures';
+import { exportModel, maxAbsDiff, randomCheckpoint, readFloat32, readJson, REPO, tmpDir } from './inferenceFixtures';
 
 const FIXTURE = path.join(REPO, 'tests', 'fixtures', 'gradcam');
 const REGISTRY = path.join(REPO, 'models');
@@ -151,6 +151,34 @@ describe('Grad-CAM: TensorFlow.js = PyTorch on the shipped model', () => {
     await expect(gradcam(loaded, one, 7)).rejects.toThrow(/class index/);
     await expect(gradcam(loaded, one.subarray(1))).rejects.toThrow(/values for 1 input/);
     await expect(gradcam(loaded, one, undefined, { layer: 'nope' })).rejects.toThrow();
+  }, 120_000);
+});
+
+describe('Grad-CAM on a folded export (BatchNorm in the convs, ReLU fused)', () => {
+  test('equals Grad-CAM on the same checkpoint exported with BatchNorm layers', async () => {
+    const dir = tmpDir('gradcam-fold');
+    const ckpt = randomCheckpoint(dir, 32, 7);
+    const models: LoadedModel[] = [];
+    for (const [name, extra] of [
+      ['folded', []],
+      ['plain', ['--no-fold-batchnorm']],
+    ] as [string, string[]][]) {
+      exportModel(ckpt, path.join(dir, name), `gc-${name}`, 'float32', extra);
+      models.push(await loadModel({ source: fsSource(path.join(dir, name)), backend: 'wasm' }));
+    }
+    const layers = models.map((m) => m.model.layers.map((l) => l.getClassName()));
+    expect(layers[0]).not.toContain('BatchNormalization');
+    expect(layers[1]).toContain('BatchNormalization');
+    const x = readFloat32(path.join(dir, 'folded', 'parity', 'inputs.bin')).subarray(0, 32 * 32);
+    for (const target of ['layer3', 'layer4'] as const) {
+      const [a, b] = await Promise.all(models.map((m) => gradcam(m, x, 1, { layer: target })));
+      expect(pearson(a.raw, b.raw)).toBeGreaterThanOrEqual(0.9999);
+      expect(maxAbsDiff(a.raw, b.raw) / Math.max(...b.raw.map(Math.abs))).toBeLessThanOrEqual(1e-3);
+    }
+    models.forEach((m) => {
+      releaseGradcam(m);
+      m.model.dispose();
+    });
   }, 120_000);
 });
 

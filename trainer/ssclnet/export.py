@@ -152,12 +152,13 @@ def export(
     metrics_path: str | Path | None = None,
     parity_images: list[str] | None = None,
     gate_dir: str | Path | None = None,
+    fold: bool = True,
 ) -> dict[str, Any]:
     """Write the artifact directory; returns the model card. With `gate_dir` (written by `ssclnet fit-gate`),
     the card is card_format 2: temperature calibration, the in-range rule and the feature gate's
     `ood/gaussians.bin`, and the parity vectors carry each input's gate score and calibrated probabilities."""
     from .parity import model_vectors
-    from .tfjs_layers import build_graph, encode_weights, topology
+    from .tfjs_layers import build_graph, encode_weights, fold_batchnorm_, topology
 
     if not VERSION_RE.fullmatch(version):
         raise SystemExit(f"ssclnet export: version {version!r} must be 1-64 of [A-Za-z0-9._-], starting alphanumeric")
@@ -167,7 +168,9 @@ def export(
     ckpt = load_checkpoint(checkpoint)
     spec = PreprocessSpec.from_dict(ckpt.get("preprocess") or {})
     model = build_model(ckpt, spec)
-    graph = build_graph(model, spec.input_size, spec.channels)
+    if fold:
+        fold_batchnorm_(model)
+    graph = build_graph(model, spec.input_size, spec.channels, fold=fold)
     data, specs = encode_weights(graph, dtype)
     if dtype == "uint8":  # parity vectors from the weights the artifact holds (see fake_quantize_uint8_)
         from .tfjs_layers import fake_quantize_uint8_
@@ -224,6 +227,9 @@ def export(
             "output": {"layer": "probabilities", "kind": "softmax probabilities, ordered as classes"},
             "architecture": "ResNet-18 encoder (1 input channel, SimCLR-pretrained) + linear classifier",
             "format": "tfjs layers-model",
+            "graph": "BatchNorm folded into the convolutions (bias + fused ReLU)"
+            if fold
+            else "conv, BatchNorm, ReLU layers",
             "dtype": dtype,
             "parameters": int(sum(v.size for _, v in graph.weights)),
             "metrics": {
@@ -291,6 +297,8 @@ def _trust_card_fields(gate: dict[str, Any]) -> dict[str, Any]:
             "reference",
         )
     }
+    if "target_confidence" in gate["features"]:  # gates fitted before the conformal rule have none
+        feats["target_confidence"] = gate["features"]["target_confidence"]
     summary = gate.get("summary") or {}
     feats["in_range_rate_test"] = summary.get("test_in_range_rate")
     return {

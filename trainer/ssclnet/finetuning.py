@@ -10,6 +10,7 @@ from pathlib import Path
 
 import torch
 import torch.nn.functional as F
+from torch.optim.swa_utils import AveragedModel, get_ema_multi_avg_fn
 
 from . import augment as aug
 from .checkpoint import check_resumable, load_checkpoint, read_torch_file, save_checkpoint
@@ -72,6 +73,7 @@ class FinetuneConfig(RunOptions):
     encoder_lr_scale: float = 0.1
     weight_decay: float = 1e-4
     label_smoothing: float = 0.0
+    ema: float = 0.0  # per-step decay of an exponential moving average of the weights; 0 = off
     patience: int = 15
     image_size: int | None = None
     augment: bool = True
@@ -292,6 +294,10 @@ def _run(cfg: FinetuneConfig, rt: Runtime, hook: Hook | None) -> dict:
     batch = effective_batch_size(len(train), cfg.batch_size, rt)
     steps = len(epoch_batches(len(train), batch, 0, cfg.seed, rt))
     scheduler = warmup_cosine(optimizer, cfg.epochs * steps, 0)
+    # With --ema the run validates, selects and ships the averaged weights (BatchNorm statistics averaged too);
+    # the raw weights are kept in last.pt only so that --resume continues exactly.
+    ema = AveragedModel(plain, multi_avg_fn=get_ema_multi_avg_fn(cfg.ema), use_buffers=True) if cfg.ema else None
+    shipped = ema.module if ema is not None else plain
     generator = torch.Generator(device=rt.device)
     source = BatchSource(train.images, rt, cfg.data_device)
     train_y_dev = train_y.to(rt.device)
@@ -299,7 +305,10 @@ def _run(cfg: FinetuneConfig, rt: Runtime, hook: Hook | None) -> dict:
     start_epoch, history, best, bad_epochs = 0, [], None, 0
     if ckpt is not None:
         try:
-            plain.load_state_dict(ckpt["model"])
+            plain.load_state_dict(ckpt["raw_model"] if ema is not None else ckpt["model"])
+            if ema is not None:
+                ema.module.load_state_dict(ckpt["model"])
+                ema.n_averaged.fill_(int(ckpt["ema_updates"]))
             optimizer.load_state_dict(ckpt["optimizer"])
             scheduler.load_state_dict(ckpt["scheduler"])
             set_rng_state(ckpt["rng"], generator)
@@ -358,11 +367,13 @@ def _run(cfg: FinetuneConfig, rt: Runtime, hook: Hook | None) -> dict:
             loss.backward()
             optimizer.step()
             scheduler.step()
+            if ema is not None:
+                ema.update_parameters(plain)
             return loss.detach()
 
         def measure(self, row: dict, n_batches: int) -> None:
             if val is not None:
-                row["val_loss"], row["val_acc"] = _validate(plain, val.images, val_y, rt, cfg)
+                row["val_loss"], row["val_acc"] = _validate(shipped, val.images, val_y, rt, cfg)
             else:
                 row["val_loss"], row["val_acc"] = row["train_loss"], -row["train_loss"]
             track["improved"] = _improved(row["val_acc"], row["val_loss"], track["best"])
@@ -379,12 +390,14 @@ def _run(cfg: FinetuneConfig, rt: Runtime, hook: Hook | None) -> dict:
             )
 
         def checkpoint(self, row: dict) -> None:
-            state = {**base, "model": plain.state_dict(), "epoch": row["epoch"], "metrics": current_metrics()}
+            state = {**base, "model": shipped.state_dict(), "epoch": row["epoch"], "metrics": current_metrics()}
             if track["improved"]:
                 save_checkpoint(state, out / "best.pt")
+            raw = {"raw_model": plain.state_dict(), "ema_updates": int(ema.n_averaged)} if ema is not None else {}
             save_checkpoint(
                 {
                     **state,
+                    **raw,
                     "optimizer": optimizer.state_dict(),
                     "scheduler": scheduler.state_dict(),
                     "rng": rng_state(generator),

@@ -10,6 +10,9 @@ Mapping (exactly the export's, reversed):
   layer{L}_{B}_down_conv/kernel      -> encoder.layer{L}.{B}.downsample.0.weight
   layer{L}_{B}_down_bn/...           -> encoder.layer{L}.{B}.downsample.1.*
   logits/kernel (in, out), logits/bias -> classifier.weight (out, in), classifier.bias
+An artifact exported with BatchNorm folded into its convs (`tfjs_layers.build_graph(fold=True)`) has a bias on
+each conv and no BatchNorm layers: the conv kernel is taken as it is and its BatchNorm becomes the identity plus
+that bias (weight 1, running mean 0, running variance 1 - eps), the same function.
 float16 weights (tfjs "quantization" dtype float16) come back as float32; `num_batches_tracked` is 0.
 The import is checked against the artifact's own parity vectors (`check_parity`): PyTorch on the imported
 weights must reproduce parity/expected.json within the artifact's tolerance.
@@ -63,7 +66,7 @@ def _torch_name(tf_name: str) -> tuple[str, str]:
     if layer == "logits":
         return ("classifier.weight", "dense_kernel") if param == "kernel" else ("classifier.bias", "bias")
     if layer == "stem_conv":
-        return "encoder.conv1.weight", "conv"
+        return ("encoder.conv1.weight", "conv") if param == "kernel" else ("encoder.bn1.bias", "folded_bias")
     if layer == "stem_bn":
         return f"encoder.bn1.{BN_MAP[param]}", "bn"
     m = re.fullmatch(r"layer(\d)_(\d+)_(conv1|conv2|bn1|bn2|down_conv|down_bn)", layer)
@@ -72,9 +75,15 @@ def _torch_name(tf_name: str) -> tuple[str, str]:
     li, bi, part = m.groups()
     prefix = f"encoder.layer{li}.{bi}"
     if part in ("conv1", "conv2"):
-        return f"{prefix}.{part}.weight", "conv"
+        return (
+            (f"{prefix}.{part}.weight", "conv") if param == "kernel" else (f"{prefix}.bn{part[-1]}.bias", "folded_bias")
+        )
     if part == "down_conv":
-        return f"{prefix}.downsample.0.weight", "conv"
+        return (
+            (f"{prefix}.downsample.0.weight", "conv")
+            if param == "kernel"
+            else (f"{prefix}.downsample.1.bias", "folded_bias")
+        )
     if part == "down_bn":
         return f"{prefix}.downsample.1.{BN_MAP[param]}", "bn"
     return f"{prefix}.{part}.{BN_MAP[param]}", "bn"
@@ -96,6 +105,12 @@ def state_dict_from_tfjs(model_dir: str | Path, num_classes: int, in_channels: i
             value = value.T  # (in, out) -> (out, in)
         if key not in ref:
             raise ValueError(f"{name} -> {key}: not a Classifier parameter")
+        if kind == "folded_bias":
+            bn = key[: -len(".bias")]
+            eps = 1e-5  # torch.nn.BatchNorm2d's default, which Classifier uses
+            state[f"{bn}.weight"] = torch.ones_like(ref[f"{bn}.weight"])
+            state[f"{bn}.running_mean"] = torch.zeros_like(ref[f"{bn}.running_mean"])
+            state[f"{bn}.running_var"] = torch.full_like(ref[f"{bn}.running_var"], 1.0 - eps)
         if tuple(ref[key].shape) != value.shape:
             raise ValueError(f"{name} -> {key}: shape {value.shape}, the Classifier wants {tuple(ref[key].shape)}")
         state[key] = torch.from_numpy(np.ascontiguousarray(value, dtype=np.float32))

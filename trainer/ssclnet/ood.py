@@ -130,6 +130,36 @@ def threshold_for(scores: np.ndarray, target: float = 0.97) -> float:
     return float(s[k - 1])
 
 
+def threshold_with_confidence(scores: np.ndarray, target: float = 0.97, confidence: float = 0.95) -> tuple[float, int]:
+    """The smallest order statistic s_(k) of n calibration scores that keeps >= `target` of new in-distribution
+    images in range with probability >= `confidence` over the draw of the calibration set. For a new score
+    exchangeable with the n, the share at or below s_(k) is Beta(k, n + 1 - k) distributed (the
+    calibration-conditional guarantee of split conformal prediction: Vovk 2012; Angelopoulos & Bates 2021,
+    section 3.2), so a plain quantile keeps the target only about half the time. Returns (threshold, k).
+    `confidence` 0 gives the plain quantile (threshold_for)."""
+    if confidence <= 0:
+        s = np.sort(np.asarray(scores, dtype=np.float64))
+        return threshold_for(s, target), max(1, math.ceil(target * s.size - 1e-9))
+    if not 0 < confidence < 1:
+        raise ValueError("confidence must be in [0, 1)")
+    from scipy.stats import beta
+
+    s = np.sort(np.asarray(scores, dtype=np.float64))
+    n = s.size
+    if n == 0:
+        raise ValueError("no scores to set a threshold on")
+    k = np.arange(1, n + 1)
+    ok = beta.sf(target, k, n + 1 - k) >= confidence
+    if not ok.any():
+        need = math.ceil(math.log(1 - confidence) / math.log(target))
+        raise ValueError(
+            f"{n} calibration images are too few to keep {target:.0%} in range with {confidence:.0%} confidence "
+            f"(at least {need} are needed)"
+        )
+    k0 = int(k[ok.argmax()])
+    return float(s[k0 - 1]), k0
+
+
 def in_range_rate(scores: np.ndarray, threshold: float) -> float:
     s = np.asarray(scores)
     return float((s <= threshold).mean()) if s.size else float("nan")

@@ -32,6 +32,7 @@ IDENTITY_SETTINGS = {
         "encoder_lr_scale",
         "weight_decay",
         "label_smoothing",
+        "ema",
         "augment",
         "seed",
     ),

@@ -10,6 +10,10 @@ between PyTorch and TensorFlow, and how it is bridged here:
   - max-pool: PyTorch pads with -inf, we pad with zeros: exact here because it follows a ReLU (inputs >= 0)
     and every window holds at least one real pixel;
   - BatchNormalization: PyTorch's epsilon (1e-5, read from the module) instead of Keras's 1e-3.
+With `fold` (the default) each conv + BatchNorm (+ ReLU) pair becomes one Conv2D with a bias and, where
+a ReLU follows directly, activation 'relu': TF.js runs that as one fused conv kernel instead of three passes
+over the activations (issue 16). The stem's and the blocks' first ReLUs are then part of their conv layers; the
+layer names the viewer reads (`avgpool`, `logits`, `layer{L}_{B}_out`) are the same either way.
 The graph ends with Dense (logits, linear) -> Activation softmax, so the model outputs probabilities and
 `logits` stays reachable by layer name.
 """
@@ -50,7 +54,57 @@ def _np(t) -> np.ndarray:
     return t.detach().cpu().numpy().astype(np.float32)
 
 
-def _conv(g: Graph, name: str, conv: nn.Conv2d, x: str) -> str:
+def fold_batchnorm(conv: nn.Conv2d, bn: nn.BatchNorm2d) -> tuple[np.ndarray, np.ndarray]:
+    """(OIHW weight, bias) of one conv equal to conv followed by bn in eval mode, computed in float64."""
+    if bn.running_mean is None or bn.running_var is None:
+        raise ValueError("BatchNorm without running statistics can't be folded")
+    w = conv.weight.detach().double().cpu().numpy()
+    gamma = bn.weight.detach().double().cpu().numpy() if bn.weight is not None else np.ones(bn.num_features)
+    beta = bn.bias.detach().double().cpu().numpy() if bn.bias is not None else np.zeros(bn.num_features)
+    mean = bn.running_mean.detach().double().cpu().numpy()
+    scale = gamma / np.sqrt(bn.running_var.detach().double().cpu().numpy() + bn.eps)
+    b = conv.bias.detach().double().cpu().numpy() if conv.bias is not None else 0.0
+    return (w * scale[:, None, None, None]).astype(np.float32), (beta + (b - mean) * scale).astype(np.float32)
+
+
+def conv_bn_pairs(model: nn.Module) -> list[tuple[nn.Conv2d, nn.BatchNorm2d]]:
+    """Every (conv, the BatchNorm right after it) of a `Classifier`'s ResNet-18 trunk."""
+    enc = model.encoder
+    pairs = [(enc.conv1, enc.bn1)]
+    for li in range(1, 5):
+        for block in getattr(enc, f"layer{li}"):
+            pairs += [(block.conv1, block.bn1), (block.conv2, block.bn2)]
+            if block.downsample is not None:
+                pairs.append((block.downsample[0], block.downsample[1]))
+    return pairs
+
+
+def fold_batchnorm_(model: nn.Module) -> nn.Module:
+    """In place: each conv takes its BatchNorm's scale, and the BatchNorm becomes the identity plus the folded
+    bias (weight 1, running mean 0, running variance 1 - eps) -- the same function in eval mode, in the form the
+    folded artifact stores (so parity vectors, uint8 rounding and `import_tfjs` all see the stored weights)."""
+    import torch
+
+    with torch.no_grad():
+        for conv, bn in conv_bn_pairs(model):
+            w, b = fold_batchnorm(conv, bn)
+            conv.weight.copy_(torch.from_numpy(w))
+            bn.weight.fill_(1.0)
+            bn.bias.copy_(torch.from_numpy(b))
+            bn.running_mean.zero_()
+            bn.running_var.fill_(1.0 - bn.eps)
+    return model
+
+
+def _conv(
+    g: Graph,
+    name: str,
+    conv: nn.Conv2d,
+    x: str,
+    *,
+    folded: tuple[np.ndarray, np.ndarray] | None = None,
+    activation: str = "linear",
+) -> str:
     k, s, p = conv.kernel_size[0], conv.stride[0], conv.padding[0]
     if (
         conv.kernel_size[0] != conv.kernel_size[1]
@@ -74,15 +128,18 @@ def _conv(g: Graph, name: str, conv: nn.Conv2d, x: str) -> str:
         "padding": padding,
         "data_format": "channels_last",
         "dilation_rate": [1, 1],
-        "activation": "linear",
-        "use_bias": conv.bias is not None,
+        "activation": activation,
+        "use_bias": folded is not None or conv.bias is not None,
         "kernel_initializer": ZEROS,
         "bias_initializer": ZEROS,
     }
     out = g.add("Conv2D", name, config, [x])
-    g.add_weight(f"{name}/kernel", _np(conv.weight).transpose(2, 3, 1, 0))  # OIHW -> HWIO
-    if conv.bias is not None:
-        g.add_weight(f"{name}/bias", _np(conv.bias))
+    weight, bias = (
+        folded if folded is not None else (_np(conv.weight), _np(conv.bias) if conv.bias is not None else None)
+    )
+    g.add_weight(f"{name}/kernel", weight.transpose(2, 3, 1, 0))  # OIHW -> HWIO
+    if bias is not None:
+        g.add_weight(f"{name}/bias", bias)
     return out
 
 
@@ -114,19 +171,30 @@ def _relu(g: Graph, name: str, x: str) -> str:
     return g.add("Activation", name, {"activation": "relu"}, [x])
 
 
-def _basic_block(g: Graph, name: str, block: nn.Module, x: str) -> str:
-    y = _relu(g, f"{name}_relu1", _bn(g, f"{name}_bn1", block.bn1, _conv(g, f"{name}_conv1", block.conv1, x)))
-    y = _bn(g, f"{name}_bn2", block.bn2, _conv(g, f"{name}_conv2", block.conv2, y))
+def _conv_bn(
+    g: Graph, conv_name: str, bn_name: str, conv: nn.Conv2d, bn: nn.BatchNorm2d, x: str, *, relu: str | None, fold: bool
+) -> str:
+    """conv -> BatchNorm (-> ReLU named `relu`): three layers, or one Conv2D with bias (and fused ReLU) folded."""
+    if fold:
+        return _conv(g, conv_name, conv, x, folded=fold_batchnorm(conv, bn), activation="relu" if relu else "linear")
+    y = _bn(g, bn_name, bn, _conv(g, conv_name, conv, x))
+    return _relu(g, relu, y) if relu else y
+
+
+def _basic_block(g: Graph, name: str, block: nn.Module, x: str, fold: bool) -> str:
+    y = _conv_bn(g, f"{name}_conv1", f"{name}_bn1", block.conv1, block.bn1, x, relu=f"{name}_relu1", fold=fold)
+    y = _conv_bn(g, f"{name}_conv2", f"{name}_bn2", block.conv2, block.bn2, y, relu=None, fold=fold)
     shortcut = x
     if block.downsample is not None:
         conv, bn = block.downsample[0], block.downsample[1]
-        shortcut = _bn(g, f"{name}_down_bn", bn, _conv(g, f"{name}_down_conv", conv, x))
+        shortcut = _conv_bn(g, f"{name}_down_conv", f"{name}_down_bn", conv, bn, x, relu=None, fold=fold)
     s = g.add("Add", f"{name}_add", {}, [y, shortcut])
     return _relu(g, f"{name}_out", s)
 
 
-def build_graph(model: nn.Module, input_size: int, channels: int) -> Graph:
-    """The functional graph of a `ssclnet.model.Classifier` (encoder.* ResNet-18 trunk + classifier Linear)."""
+def build_graph(model: nn.Module, input_size: int, channels: int, *, fold: bool = True) -> Graph:
+    """The functional graph of a `ssclnet.model.Classifier` (encoder.* ResNet-18 trunk + classifier Linear);
+    `fold`: BatchNorm folded into the convs (see the module's docstring)."""
     enc, head = model.encoder, model.classifier
     pool = enc.maxpool
     if (pool.kernel_size, pool.stride, pool.padding) not in ((3, 2, 1), ((3, 3), (2, 2), (1, 1))):
@@ -138,7 +206,7 @@ def build_graph(model: nn.Module, input_size: int, channels: int) -> Graph:
         {"batch_input_shape": [None, input_size, input_size, channels], "dtype": "float32", "sparse": False},
         [],
     )
-    x = _relu(g, "stem_relu", _bn(g, "stem_bn", enc.bn1, _conv(g, "stem_conv", enc.conv1, x)))
+    x = _conv_bn(g, "stem_conv", "stem_bn", enc.conv1, enc.bn1, x, relu="stem_relu", fold=fold)
     x = g.add("ZeroPadding2D", "stem_pool_pad", {"padding": [[1, 1], [1, 1]], "data_format": "channels_last"}, [x])
     x = g.add(
         "MaxPooling2D",
@@ -148,7 +216,7 @@ def build_graph(model: nn.Module, input_size: int, channels: int) -> Graph:
     )
     for li in range(1, 5):
         for bi, block in enumerate(getattr(enc, f"layer{li}")):
-            x = _basic_block(g, f"layer{li}_{bi}", block, x)
+            x = _basic_block(g, f"layer{li}_{bi}", block, x, fold)
     x = g.add("GlobalAveragePooling2D", "avgpool", {"data_format": "channels_last"}, [x])
     x = g.add(
         "Dense",

@@ -20,6 +20,7 @@ import numpy as np
 
 from . import ood
 from .calibration import ece, fit_temperature, softmax
+from .errors import InputError
 from .evaluation import ECE_BINS, plot_reliability
 
 TUMOUR_EXCLUDE = "notumor"
@@ -145,6 +146,7 @@ def fit_gate(
     out: str | Path,
     *,
     target: float = 0.97,
+    confidence: float = 0.0,
     leak_free: bool = True,
     per_group: int = 0,
     reuse_features: bool = True,
@@ -205,6 +207,7 @@ def fit_gate(
         z_test,
         y_test,
         target=target,
+        confidence=confidence,
         data=data,
         fit_split=fit_split,
         val_split=val_split,
@@ -229,6 +232,7 @@ def _finish_gate(
     y_test,
     *,
     target,
+    confidence: float = 0.0,
     data,
     fit_split,
     val_split,
@@ -247,7 +251,12 @@ def _finish_gate(
     else:
         g, s_fit, s_val_all, s_test = fitted
     s_val, zv, yv = s_val_all[keep], z_val[keep], y_val[keep]
-    thr = ood.threshold_for(s_val, target)
+    try:
+        thr, k = ood.threshold_with_confidence(s_val, target, confidence)
+    except ValueError as e:
+        raise InputError(
+            f"fit-gate: {e}; hold out more whole groups (wholehead --calibration-images) or give --confidence 0"
+        ) from None
     t_fitted = fit_temperature(zv, yv)
     # On a small calibration set only softening is allowed: a fine-tuned network is overconfident (Guo et al.
     # 2017), and the 40 leak-free images of the protocol's val split are easy ones, so a fitted T < 1 sharpened
@@ -296,9 +305,16 @@ def _finish_gate(
             "fitted_on": f"encoder features of the training data: {data} splits {fit_split} "
             f"({len(s_fit)} rows: {fit_splits}; whole-head slices count once per manifest row)",
             "shrinkage": g.shrinkage,
-            "threshold_set_on": f"{val_desc}: the ceil({target} x n)-th smallest score",
+            "threshold_set_on": f"{val_desc}: the {k}-th smallest of {len(s_val)} scores"
+            + (
+                f", the first order statistic that keeps >= {target:g} of in-distribution images in range with "
+                f"probability >= {confidence:g} (its coverage is Beta(k, n + 1 - k) distributed)"
+                if confidence > 0
+                else f" (ceil({target} x n): the plain quantile)"
+            ),
             "in_range_rate_val": ood.in_range_rate(s_val, thr),
             "target_in_range": target,
+            "target_confidence": confidence,
             "reference": "Lee et al. 2018, 'A Simple Unified Framework for Detecting Out-of-Distribution Samples "
             "and Adversarial Attacks' (tied covariance, no input perturbation, one layer)",
         },
@@ -352,6 +368,7 @@ def rethreshold_gate(
     fit_split: str,
     val_split: str,
     target: float = 0.97,
+    confidence: float = 0.0,
     leak_free: bool = True,
     per_group: int = 0,
 ) -> dict[str, Any]:
@@ -383,6 +400,7 @@ def rethreshold_gate(
         z["test_logits"],
         z["test_y"],
         target=target,
+        confidence=confidence,
         data=data,
         fit_split=fit_split,
         val_split=val_split,

@@ -159,8 +159,10 @@ function conv2d(plan: Plan, layer: tf.layers.Layer, x: tf.Tensor): tf.Tensor {
   };
   if ((cfg.dataFormat ?? 'channelsLast') !== 'channelsLast')
     throw new Error(`gradcam: ${layer.name} is not channels-last`);
-  if (cfg.activation && cfg.activation !== 'linear')
-    throw new Error(`gradcam: ${layer.name} has a fused activation (${cfg.activation})`);
+  // A folded export fuses the ReLU after BatchNorm into the conv (trainer/ssclnet/tfjs_layers.py).
+  const activation = cfg.activation ?? 'linear';
+  if (activation !== 'linear' && activation !== 'relu')
+    throw new Error(`gradcam: ${layer.name} has a fused activation gradcam does not replay (${activation})`);
   const [kernel, bias] = layer.getWeights() as [tf.Tensor4D, tf.Tensor | undefined];
   const [kh, kw] = kernel.shape;
   const [sh, sw] = cfg.strides;
@@ -178,7 +180,8 @@ function conv2d(plan: Plan, layer: tf.layers.Layer, x: tf.Tensor): tf.Tensor {
     }
     y = conv2dInputGrad(x as tf.Tensor4D, kernel, flipped, [sh, sw], cfg.padding);
   }
-  return cfg.useBias && bias ? tf.add(y, bias) : y;
+  const z = cfg.useBias && bias ? tf.add(y, bias) : y;
+  return activation === 'relu' ? tf.relu(z) : z;
 }
 
 /**

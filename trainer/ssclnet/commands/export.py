@@ -1,5 +1,7 @@
 """`ssclnet export`: a fine-tuned checkpoint -> TensorFlow.js LayersModel + model card + parity vectors."""
 
+import argparse
+
 
 def add_parser(sub):
     p = sub.add_parser("export", help="export a fine-tuned checkpoint for the viewer (TensorFlow.js + model card)")
@@ -19,6 +21,12 @@ def add_parser(sub):
         "--gate",
         help="folder written by `ssclnet fit-gate`: adds calibration, in_range and ood/gaussians.bin (card_format 2)",
     )
+    p.add_argument(
+        "--fold-batchnorm",
+        action=argparse.BooleanOptionalAction,
+        default=True,
+        help="fold each BatchNorm into its conv (bias + fused ReLU): fewer, fused layers for TF.js (default on)",
+    )
     p.set_defaults(func=run)
 
 
@@ -27,7 +35,16 @@ def run(args) -> int:
 
     from ssclnet.export import export
 
-    card = export(args.checkpoint, args.out, args.version, args.dtype, args.metrics, args.parity_images, args.gate)
+    card = export(
+        args.checkpoint,
+        args.out,
+        args.version,
+        args.dtype,
+        args.metrics,
+        args.parity_images,
+        args.gate,
+        fold=args.fold_batchnorm,
+    )
     total = sum((Path(args.out) / f).stat().st_size for f in card["files"])
     print(
         f"exported {card['version']} ({card['dtype']}, {len(card['classes'])} classes, input {card['input']['size']}) "

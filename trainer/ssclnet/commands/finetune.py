@@ -50,6 +50,14 @@ def add_parser(sub) -> None:
     p.add_argument("--encoder-lr-scale", type=float, default=0.1, help="encoder lr = lr x this (finetune mode)")
     p.add_argument("--weight-decay", type=float, default=1e-4)
     p.add_argument("--label-smoothing", type=float, default=0.0)
+    p.add_argument(
+        "--ema",
+        type=float,
+        default=0.0,
+        metavar="DECAY",
+        help="validate, select and write an exponential moving average of the weights with this per-step decay "
+        "(e.g. 0.995; default 0: off)",
+    )
     p.add_argument("--patience", type=int, default=15, help="epochs without val improvement before stopping")
     p.add_argument("--image-size", type=int, help="input side (default: the pretrained encoder's, else 224)")
     p.add_argument(

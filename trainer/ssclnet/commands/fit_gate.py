@@ -38,6 +38,14 @@ def add_parser(sub) -> None:
         "--target", type=float, default=0.97, help="share of --val-split that must stay in range (default 0.97)"
     )
     p.add_argument(
+        "--confidence",
+        type=float,
+        default=0.95,
+        help="probability that the threshold keeps >= --target of in-distribution images in range, over the draw "
+        "of the calibration set (default 0.95: a conformal bound, needs >= 99 images at 0.97; 0: the plain "
+        "quantile)",
+    )
+    p.add_argument(
         "--leak-free",
         action=argparse.BooleanOptionalAction,
         default=True,
@@ -72,6 +80,7 @@ def run(args) -> int:
             fit_split=args.fit_split,
             val_split=args.val_split,
             target=args.target,
+            confidence=args.confidence,
             leak_free=args.leak_free,
             per_group=args.per_group,
         )
@@ -85,6 +94,7 @@ def run(args) -> int:
             args.test_split,
             args.out,
             target=args.target,
+            confidence=args.confidence,
             leak_free=args.leak_free,
             per_group=args.per_group,
         )
