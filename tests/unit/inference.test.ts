@@ -88,7 +88,11 @@ describe('loading and verification', () => {
   test('a tampered model.json is refused', async () => {
     const dir = copyModel('bad-json');
     const p = path.join(dir, 'model.json');
-    fs.writeFileSync(p, fs.readFileSync(p, 'utf8').replace('"epsilon": 1e-05', '"epsilon": 0.001'));
+    const original = fs.readFileSync(p, 'utf8');
+    // A changed layer setting (a ReLU taken out of the stem), the kind of edit that would alter every answer.
+    const tampered = original.replace('"activation": "relu"', '"activation": "linear"');
+    expect(tampered).not.toBe(original);
+    fs.writeFileSync(p, tampered);
     await expect(loadModel({ source: fsSource(dir), backend: 'wasm' })).rejects.toThrow(
       /SHA-256 mismatch for model.json/,
     );
