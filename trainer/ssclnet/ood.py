@@ -119,15 +119,24 @@ def mahalanobis_scores(features: np.ndarray, means: np.ndarray, precision: np.nd
     return out
 
 
-def threshold_for(scores: np.ndarray, target: float = 0.97) -> float:
-    """The smallest threshold t with mean(scores <= t) >= target: the ceil(target * n)-th smallest score."""
+def _sorted_scores(scores: np.ndarray) -> np.ndarray:
     s = np.sort(np.asarray(scores, dtype=np.float64))
     if s.size == 0:
         raise ValueError("no scores to set a threshold on")
+    return s
+
+
+def _plain_rank(n: int, target: float) -> int:
+    """ceil(target * n), at least 1: the rank of the plain quantile."""
     if not 0 < target <= 1:
         raise ValueError("target must be in (0, 1]")
-    k = max(1, math.ceil(target * s.size - 1e-9))
-    return float(s[k - 1])
+    return max(1, math.ceil(target * n - 1e-9))
+
+
+def threshold_for(scores: np.ndarray, target: float = 0.97) -> float:
+    """The smallest threshold t with mean(scores <= t) >= target: the ceil(target * n)-th smallest score."""
+    s = _sorted_scores(scores)
+    return float(s[_plain_rank(s.size, target) - 1])
 
 
 def threshold_with_confidence(scores: np.ndarray, target: float = 0.97, confidence: float = 0.95) -> tuple[float, int]:
@@ -137,17 +146,17 @@ def threshold_with_confidence(scores: np.ndarray, target: float = 0.97, confiden
     calibration-conditional guarantee of split conformal prediction: Vovk 2012; Angelopoulos & Bates 2021,
     section 3.2), so a plain quantile keeps the target only about half the time. Returns (threshold, k).
     `confidence` 0 gives the plain quantile (threshold_for)."""
+    s = _sorted_scores(scores)
+    n = s.size
     if confidence <= 0:
-        s = np.sort(np.asarray(scores, dtype=np.float64))
-        return threshold_for(s, target), max(1, math.ceil(target * s.size - 1e-9))
-    if not 0 < confidence < 1:
+        k0 = _plain_rank(n, target)
+        return float(s[k0 - 1]), k0
+    if not confidence < 1:
         raise ValueError("confidence must be in [0, 1)")
+    if not 0 < target < 1:
+        raise ValueError("target must be in (0, 1) when a confidence is asked for")
     from scipy.stats import beta
 
-    s = np.sort(np.asarray(scores, dtype=np.float64))
-    n = s.size
-    if n == 0:
-        raise ValueError("no scores to set a threshold on")
     k = np.arange(1, n + 1)
     ok = beta.sf(target, k, n + 1 - k) >= confidence
     if not ok.any():
