@@ -283,6 +283,9 @@ def test_gate_goes_into_the_card_and_is_hashed(ckpt, tmp_path):
         123.0,
     )
     assert f["target_in_range"] == 0.97 and "in_range_rate_val" in f
+    # the card's last limit states this model's calibration, not a figure of an earlier one
+    assert "T = 1.7" in card["limits"][-1] and "ECE after calibration 0.020 on the test" in card["limits"][-1]
+    assert not any("40 labeled" in lim or "T >= 1" in lim for lim in card["limits"])
     meta = card["in_range"]["metadata"]
     assert meta["modalities"] == ["MR"] and meta["max_angle_from_axial_deg"] == 30
     assert "LOCALIZER" in meta["reject_image_types"] and meta["photometric"] == ["MONOCHROME1", "MONOCHROME2"]

@@ -198,6 +198,8 @@ test('keyboard: Enter/Space stay with a focused panel control, other keys go on 
   act(() => {
     b.dispatchEvent(new MouseEvent('click', { bubbles: true, detail: 1 }));
   });
+  // focus leaves at once: a key pressed before any timer runs must reach the host's hotkeys
+  expect(document.activeElement).not.toBe(b);
   jest.runAllTimers();
   expect(document.activeElement).not.toBe(b);
   b.focus();

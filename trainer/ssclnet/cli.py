@@ -6,7 +6,18 @@ import argparse
 import importlib
 import sys
 
-COMMANDS = ("pretrain", "finetune", "evaluate", "benchmark", "export", "publish", "fit-gate", "trust-report", "explain")
+COMMANDS = (
+    "pretrain",
+    "finetune",
+    "soup",
+    "evaluate",
+    "benchmark",
+    "export",
+    "publish",
+    "fit-gate",
+    "trust-report",
+    "explain",
+)
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -112,7 +112,7 @@ export const panelKeyboardProps = {
     const control = (e.target as HTMLElement).closest?.('button, input, label, summary, select');
     if (!control || (control as HTMLInputElement).type === 'file') return;
     const root = e.currentTarget as HTMLElement;
-    setTimeout(() => {
+    const release = () => {
       const active = document.activeElement as HTMLElement | null;
       if (
         active &&
@@ -121,7 +121,12 @@ export const panelKeyboardProps = {
         !(active.tagName === 'INPUT' && /^(text|search|number)$/.test((active as HTMLInputElement).type))
       )
         active.blur();
-    }, 0);
+    };
+    // Now, not only after a timer: the browser runs input before timers, so a ↓ typed right after the click (a busy
+    // machine) would reach the still-focused control and be lost. The deferred pass covers a label, whose control
+    // takes focus after this handler.
+    release();
+    setTimeout(release, 0);
   },
 };
 
