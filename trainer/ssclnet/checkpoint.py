@@ -137,6 +137,7 @@ def _atomic_write(path: str | Path, write: Callable[[BinaryIO], Any]) -> Path:
             write(f)
             f.flush()
             os.fsync(f.fileno())
+        os.chmod(tmp, 0o644)  # mkstemp's 0600 would hide figures and artifacts from a web server's user
         os.replace(tmp, path)
     except BaseException:
         if os.path.exists(tmp):

@@ -5,8 +5,9 @@ from __future__ import annotations
 
 import csv
 import io
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
+from statistics import median
 
 from .checkpoint import atomic_write_bytes
 
@@ -21,6 +22,62 @@ def write_history_csv(history: Sequence[dict], path: str | Path) -> Path:
     for row in history:
         w.writerow({k: (f"{v:.6g}" if isinstance(v, float) else v) for k, v in row.items()})
     return atomic_write_bytes(path, buf.getvalue().encode())
+
+
+def read_history_csv(path: str | Path) -> list[dict]:
+    """The rows `write_history_csv` wrote, numbers as numbers and empty cells left out."""
+    rows = []
+    with open(path, newline="") as f:
+        for raw in csv.DictReader(f):
+            row: dict = {}
+            for k, v in raw.items():
+                if v not in ("", None):
+                    row[k] = int(v) if k == "epoch" else float(v)
+            rows.append(row)
+    return rows
+
+
+def summarize_history(history: Sequence[dict], metric: str = "knn_acc") -> dict:
+    """One run's line of a recipe study: `metric` at the start, its best and last value, wall and median speed."""
+    m = [(r["epoch"], r[metric]) for r in history if metric in r]
+    if not m:
+        raise ValueError(f"no {metric} in this history")
+    best = max(m, key=lambda p: p[1])
+    speeds = [r["pairs_per_s"] for r in history if "pairs_per_s" in r]
+    return {
+        "epochs": max(r["epoch"] for r in history),
+        "first": m[0][1],
+        "best": best[1],
+        "best_epoch": best[0],
+        "last": m[-1][1],
+        "minutes": sum(r.get("seconds", 0.0) for r in history) / 60,
+        "pairs_per_s": median(speeds) if speeds else None,
+    }
+
+
+def plot_runs(histories: Mapping[str, Sequence[dict]], path: str | Path, title: str, metric: str = "knn_acc") -> Path:
+    """`metric` of several runs on one axis, so the levers of a recipe study are compared at a glance."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    from .evaluation import figure_png
+
+    fig, ax = plt.subplots(figsize=(6.4, 3.8))
+    for label, history in histories.items():
+        m = [(r["epoch"], r[metric]) for r in history if metric in r]
+        if m:
+            ax.plot(*zip(*m), "o-", ms=3, label=label)
+    ax.set_xlabel("epoch")
+    ax.set_ylabel(f"{metric} (dev test)")
+    ax.set_title(title, fontsize=9)
+    ax.grid(alpha=0.3)
+    ax.legend(fontsize=7)
+    fig.tight_layout()
+    data = figure_png(fig)
+    plt.close(fig)
+    return atomic_write_bytes(path, data)
 
 
 def plot_history(history: Sequence[dict], path: str | Path, title: str, metric: str = "knn_acc") -> Path:
