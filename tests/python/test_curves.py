@@ -33,6 +33,8 @@ def test_history_round_trips_and_summarizes(tmp_path):
     s = summarize_history(back)
     assert (s["epochs"], s["first"], s["best"], s["best_epoch"], s["last"]) == (4, 0.70, 0.75, 2, 0.72)
     assert s["minutes"] == pytest.approx(4.0) and s["pairs_per_s"] == pytest.approx(87.5)
+    trimmed = summarize_history([{"epoch": 0, "knn_acc": 0.70}, {"epoch": 30, "knn_acc": 0.79}])  # a snapshot's curve
+    assert trimmed["minutes"] is None and trimmed["pairs_per_s"] is None  # unknown, not "0.0 min"
     with pytest.raises(ValueError, match="no knn_acc"):
         summarize_history([{"epoch": 1, "loss": 5.0}])
 

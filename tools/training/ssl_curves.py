@@ -32,8 +32,9 @@ def main(argv: list[str] | None = None) -> int:
     for label, h in histories.items():
         s = summarize_history(h)
         speed = f"{s['pairs_per_s']:.0f}" if s["pairs_per_s"] is not None else "–"
+        wall = f"{s['minutes']:.1f} min" if s["minutes"] is not None else "–"
         print(
-            f"| {label} | {s['epochs']} | {s['minutes']:.1f} min | {speed} | "
+            f"| {label} | {s['epochs']} | {wall} | {speed} | "
             f"{s['first']:.3f} → {s['best']:.3f} (epoch {s['best_epoch']}) → {s['last']:.3f} |"
         )
     if args.out:

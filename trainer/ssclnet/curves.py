@@ -44,13 +44,14 @@ def summarize_history(history: Sequence[dict], metric: str = "knn_acc") -> dict:
         raise ValueError(f"no {metric} in this history")
     best = max(m, key=lambda p: p[1])
     speeds = [r["pairs_per_s"] for r in history if "pairs_per_s" in r]
+    seconds = [r["seconds"] for r in history if "seconds" in r]  # a trimmed history (a snapshot's kNN curve) has none
     return {
         "epochs": max(r["epoch"] for r in history),
         "first": m[0][1],
         "best": best[1],
         "best_epoch": best[0],
         "last": m[-1][1],
-        "minutes": sum(r.get("seconds", 0.0) for r in history) / 60,
+        "minutes": sum(seconds) / 60 if seconds else None,
         "pairs_per_s": median(speeds) if speeds else None,
     }
 
