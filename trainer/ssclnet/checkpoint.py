@@ -8,21 +8,19 @@ Format (the export helper and `evaluate` read it): {"kind": "pretrain"|"finetune
 
 from __future__ import annotations
 
-import os
-import tempfile
-from collections.abc import Callable
 from pathlib import Path
-from typing import Any, BinaryIO
+from typing import Any
 
 import torch
 
+from .atomic import atomic_write, atomic_write_bytes
 from .errors import InputError
 
 KINDS = ("pretrain", "finetune")
 
 
 def save_checkpoint(obj: dict[str, Any], path: str | Path) -> Path:
-    return _atomic_write(path, lambda f: torch.save(obj, f))
+    return atomic_write(path, lambda f: torch.save(obj, f))
 
 
 def read_torch_file(path: str | Path, what: str = "checkpoint") -> Any:
@@ -121,26 +119,3 @@ def encoder_state(ckpt: dict[str, Any]) -> dict[str, torch.Tensor]:
     if not state:
         raise InputError("checkpoint has no encoder.* weights")
     return state
-
-
-def atomic_write_bytes(path: str | Path, data: bytes) -> Path:
-    return _atomic_write(path, lambda f: f.write(data))
-
-
-def _atomic_write(path: str | Path, write: Callable[[BinaryIO], Any]) -> Path:
-    """Write through a temp file in the same folder, fsync, then os.replace: a kill leaves the old or the new file."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "wb") as f:
-            write(f)
-            f.flush()
-            os.fsync(f.fileno())
-        os.chmod(tmp, 0o644)  # mkstemp's 0600 would hide figures and artifacts from a web server's user
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
-    return path

@@ -37,9 +37,14 @@ def read_history_csv(path: str | Path) -> list[dict]:
     return rows
 
 
+def _points(history: Sequence[dict], metric: str) -> list[tuple[int, float]]:
+    """(epoch, value) where `metric` was measured (the kNN monitor runs every few epochs)."""
+    return [(r["epoch"], r[metric]) for r in history if r.get(metric) is not None]
+
+
 def summarize_history(history: Sequence[dict], metric: str = "knn_acc") -> dict:
     """One run's line of a recipe study: `metric` at the start, its best and last value, wall and median speed."""
-    m = [(r["epoch"], r[metric]) for r in history if metric in r]
+    m = _points(history, metric)
     if not m:
         raise ValueError(f"no {metric} in this history")
     best = max(m, key=lambda p: p[1])
@@ -67,7 +72,7 @@ def plot_runs(histories: Mapping[str, Sequence[dict]], path: str | Path, title: 
 
     fig, ax = plt.subplots(figsize=(6.4, 3.8))
     for label, history in histories.items():
-        m = [(r["epoch"], r[metric]) for r in history if metric in r]
+        m = _points(history, metric)
         if m:
             ax.plot(*zip(*m), "o-", ms=3, label=label)
     ax.set_xlabel("epoch")
@@ -91,13 +96,13 @@ def plot_history(history: Sequence[dict], path: str | Path, title: str, metric: 
     from .evaluation import figure_png
 
     fig, ax = plt.subplots(figsize=(6, 3.6))
-    pts = [(r["epoch"], r["loss"]) for r in history if r.get("loss") is not None]
+    pts = _points(history, "loss")
     if pts:
         ax.plot(*zip(*pts), color="tab:blue", label="loss")
     ax.set_xlabel("epoch")
     ax.set_ylabel("NT-Xent loss", color="tab:blue")
     ax2 = ax.twinx()
-    m = [(r["epoch"], r[metric]) for r in history if r.get(metric) is not None]
+    m = _points(history, metric)
     if m:
         ax2.plot(*zip(*m), "o-", color="tab:red", label=metric)
     ax2.set_ylabel(f"{metric} (dev test)", color="tab:red")

@@ -27,6 +27,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
+from .atomic import atomic_write_bytes
 from .export import CARD_NAME, VERSION_RE, headline_metrics, sha256_file, verify_artifact
 
 INDEX_NAME = "models.json"
@@ -135,19 +136,7 @@ def read_index(registry: str | Path) -> dict[str, Any]:
 
 def _write_index(registry: Path, index: dict[str, Any]) -> None:
     index["updated"] = datetime.now(timezone.utc).isoformat(timespec="seconds")
-    fd, tmp = tempfile.mkstemp(prefix=f".{INDEX_NAME}.", dir=registry)
-    try:
-        with os.fdopen(fd, "w") as f:
-            json.dump(index, f, indent=2)
-            f.write("\n")
-            f.flush()
-            os.fsync(f.fileno())
-        os.chmod(tmp, 0o644)
-        os.replace(tmp, registry / INDEX_NAME)
-    except BaseException:
-        with contextlib.suppress(FileNotFoundError):
-            os.unlink(tmp)
-        raise
+    atomic_write_bytes(registry / INDEX_NAME, (json.dumps(index, indent=2) + "\n").encode())
 
 
 def publish(registry: str | Path, model_dir: str | Path, make_latest: bool = True) -> dict[str, Any]:
