@@ -131,6 +131,20 @@ test('save to a DICOMweb data source: the SR of the series run is built in the e
   f.host.emit({ kind: 'showing', viewportId: 'vp1', series: null, slice: { index: 2, count: 7 } });
   expect(overlayFor(f.classification.getState())?.text).toMatch(new RegExp(` · ${VERSION}$`));
   expect(report.getState().shown).toBe(sr.sopInstanceUID);
+
+  // A prior shown while the model is still loading stays when the load finishes (the model change clears live runs,
+  // not a stored one that names its own model).
+  const g = makeServices(registry);
+  const { report: early } = withReport(g, { kind: 'dicomweb', root: 'http://pacs.test/dicom-web', name: 'Test PACS' });
+  g.engine.findPriorResults = async () => ({ reports: [sr], skipped: [] });
+  await early.findPriorResults(adi.StudyInstanceUID);
+  expect(g.modelService.current).toBeNull();
+  expect(await early.showPrior(sr.sopInstanceUID)).toBe(true);
+  await g.modelService.ensureLoaded();
+  expect(g.modelService.current?.version).toBe(VERSION);
+  const kept = g.classification.getState().series;
+  expect('stored' in kept && kept.stored?.sopInstanceUID).toBe(sr.sopInstanceUID);
+  expect('outcomes' in kept && kept.outcomes.filter((o) => o.classification).length).toBe(7);
 });
 
 test('save failures say what happened: PACS down (proxy 502), read-only source (405), network error', async () => {

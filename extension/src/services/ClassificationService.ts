@@ -516,7 +516,7 @@ export class ClassificationService extends PubSubService<typeof EVENTS> {
 
   /**
    * Shows a stored run (a prior SR, read by the report service) in the strip and the overlay, without running the
-   * model; `outcomes` are indexed by slice. A new run, a model change or another stored run replaces it.
+   * model; `outcomes` are indexed by slice. A new run or another stored run replaces it; a model change does not.
    */
   showStoredSeries(run: {
     viewportId: string;
@@ -589,10 +589,14 @@ export class ClassificationService extends PubSubService<typeof EVENTS> {
   }
 
   private onModelChanged(): void {
-    // Results of another model are never shown as this one's; a series run of the old model stops.
+    // Results of another model are never shown as this one's; a series run of the old model stops. A stored run (a
+    // prior SR) stays: it names its own model version and no model computed it here (a model that finishes loading
+    // after the user showed a prior must not blank the strip).
     this.seriesRun++;
     this.generation++;
-    this.set({ result: null, error: null, busy: false, series: { kind: 'idle' } });
+    const series = this.state.series;
+    const stored = 'stored' in series && series.stored !== undefined;
+    this.set({ result: null, error: null, busy: false, series: stored ? series : { kind: 'idle' } });
     this.scheduleAuto();
   }
 
