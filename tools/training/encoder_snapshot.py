@@ -2,9 +2,9 @@
 ResNet-18 state dict) in parts of <= 4 MB, replaced in place, and STEM.json naming the parts with their SHA-256, the
 run's settings and its kNN curve.
 
-  python tools/training/encoder_snapshot.py runs/ssl/e2-strong-b128-30ep/last.pt trainer/checkpoints/ssl-encoder-64
-  -> trainer/checkpoints/ssl-encoder-64.json and ssl-encoder-64.pt.part1of6 ... part6of6
-Continue with: ssclnet pretrain ... --init trainer/checkpoints/ssl-encoder-64.json (encoder and, when the snapshot
+  python tools/training/encoder_snapshot.py runs/ssl/e12-128px/last.pt trainer/checkpoints/ssl-encoder
+  -> trainer/checkpoints/ssl-encoder.json and ssl-encoder.pt.part1of6 ... part6of6
+Continue with: ssclnet pretrain ... --init trainer/checkpoints/ssl-encoder.json (encoder and, when the snapshot
 has it, projection head; a new optimiser and schedule: a warm start, not an exact resume), or fine-tune from it with
 ssclnet finetune --init (the encoder only).
 """
