@@ -9,7 +9,7 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from statistics import median
 
-from .checkpoint import atomic_write_bytes
+from .atomic import atomic_write_bytes
 
 
 def write_history_csv(history: Sequence[dict], path: str | Path) -> Path:

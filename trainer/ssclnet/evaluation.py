@@ -13,7 +13,8 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from .checkpoint import atomic_write_bytes, load_checkpoint
+from .atomic import atomic_write_bytes
+from .checkpoint import load_checkpoint
 from .data import DataError, load_dataset
 from .model import Classifier
 from .preprocess import PreprocessSpec

@@ -242,7 +242,7 @@ def _finish_gate(
     per_group: int = 0,
 ) -> dict[str, Any]:
     """`fitted` = (Gaussians, s_fit, s_val_all, s_test) skips the fit and the scoring (rethreshold_gate)."""
-    from .checkpoint import atomic_write_bytes
+    from .atomic import atomic_write_bytes
 
     if fitted is None:
         g = ood.fit_gaussians(f_fit, y_fit, len(classes))

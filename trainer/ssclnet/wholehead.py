@@ -36,9 +36,14 @@ from __future__ import annotations
 import argparse
 import csv
 import hashlib
+import io
 import os
 import sys
+from collections.abc import Iterable, Sequence
 from pathlib import Path
+from typing import Any
+
+from .atomic import atomic_write_bytes
 
 # (source, folder, side, expected, why)
 TRAIN_SIDE = [
@@ -114,29 +119,33 @@ def _rel(target: Path, base: Path) -> str:
     return os.path.relpath(target.resolve(), base.resolve())
 
 
+def _write_csv(path: Path, header: list[str], rows: Iterable[Sequence[Any]]) -> None:
+    """One manifest, written atomically: a killed run leaves the previous file, never half of one."""
+    buf = io.StringIO()
+    w = csv.writer(buf, lineterminator="\n")
+    w.writerow(header)
+    w.writerows(rows)
+    atomic_write_bytes(path, buf.getvalue().encode())
+
+
 def write_manifests(shared: Path, out: Path) -> dict[str, int]:
     out.mkdir(parents=True, exist_ok=True)
     rows = series_split(shared)
-    with open(out / "series-split.csv", "w", newline="") as f:
-        w = csv.DictWriter(f, ["folder", "source", "side", "expected", "slices", "why"], lineterminator="\n")
-        w.writeheader()
-        w.writerows(rows)
-    n_train = 0
-    with open(out / "wholehead-train.csv", "w", newline="") as f:
-        w = csv.writer(f, lineterminator="\n")
-        w.writerow(["file", "label", "group", "split"])
-        for r in rows:
-            if r["side"] != "train":
-                continue
-            for p in _slices(shared / r["folder"]):
-                w.writerow([_rel(p, out), "notumor", Path(r["folder"]).name, "wholehead"])
-                n_train += 1
-    with open(out / "benchmark-series.csv", "w", newline="") as f:
-        w = csv.writer(f, lineterminator="\n")
-        w.writerow(["folder", "expected"])
-        for r in rows:
-            if r["side"] == "benchmark":
-                w.writerow([_rel(shared / r["folder"], out), r["expected"]])
+    split_cols = ["folder", "source", "side", "expected", "slices", "why"]
+    _write_csv(out / "series-split.csv", split_cols, ([r[k] for k in split_cols] for r in rows))
+    train_rows = [
+        [_rel(p, out), "notumor", Path(r["folder"]).name, "wholehead"]
+        for r in rows
+        if r["side"] == "train"
+        for p in _slices(shared / r["folder"])
+    ]
+    _write_csv(out / "wholehead-train.csv", ["file", "label", "group", "split"], train_rows)
+    n_train = len(train_rows)
+    _write_csv(
+        out / "benchmark-series.csv",
+        ["folder", "expected"],
+        ([_rel(shared / r["folder"], out), r["expected"]] for r in rows if r["side"] == "benchmark"),
+    )
     return {
         "train_slices": n_train,
         "series": len(rows),
@@ -183,26 +192,22 @@ def write_finetune_manifest(
     with calibration_images > 0, the groups of calibration_groups() get the split `calib`."""
     dev_rows = list(csv.DictReader(open(dev_manifest, newline="")))
     calib = calibration_groups(dev_rows, calibration_images)
-    out.parent.mkdir(parents=True, exist_ok=True)
     counts: dict[str, int] = {}
-    tmp = out.with_name(out.name + ".partial")
-    with open(tmp, "w", newline="") as f:
-        w = csv.writer(f, lineterminator="\n")
-        w.writerow(["file", "label", "group", "split"])
-        for src, rows, reps in (
-            (dev_manifest, dev_rows, 1),
-            (wholehead, csv.DictReader(open(wholehead, newline="")), repeat),
-        ):
-            for r in rows:
-                if r["split"] == "test":
-                    continue  # the dev test split is never trained on, nor stopped on
-                path = _rel(src.parent / r["file"], out.parent)
-                group = r["group"] if src == dev_manifest else f"series:{r['group']}"
-                split = "calib" if src == dev_manifest and group in calib else r["split"]
-                for _ in range(reps):
-                    w.writerow([path, r["label"], group, split])
-                    counts[split] = counts.get(split, 0) + 1
-    os.replace(tmp, out)
+    rows_out: list[list[str]] = []
+    for src, rows, reps in (
+        (dev_manifest, dev_rows, 1),
+        (wholehead, csv.DictReader(open(wholehead, newline="")), repeat),
+    ):
+        for r in rows:
+            if r["split"] == "test":
+                continue  # the dev test split is never trained on, nor stopped on
+            path = _rel(src.parent / r["file"], out.parent)
+            group = r["group"] if src == dev_manifest else f"series:{r['group']}"
+            split = "calib" if src == dev_manifest and group in calib else r["split"]
+            for _ in range(reps):
+                rows_out.append([path, r["label"], group, split])
+                counts[split] = counts.get(split, 0) + 1
+    _write_csv(out, ["file", "label", "group", "split"], rows_out)
     return counts
 
 
