@@ -68,3 +68,32 @@ def test_one_checkpoint_or_an_existing_out_is_refused(runs, tmp_path, capsys):
     assert "--force" in capsys.readouterr().err and out.read_bytes() == b"keep"
     assert main(["soup", *runs, "--out", str(out), "--force"]) == 0
     assert load_checkpoint(out)["epoch"] is None
+
+
+def test_bn_split_recomputes_the_batchnorm_statistics_for_the_averaged_weights(runs, tmp_path, capsys):
+    out = tmp_path / "soup-bn.pt"
+    assert main(["soup", *runs, "--out", str(out), "--bn-data", MANIFEST, "--bn-split", "val"]) == 0
+    assert "BatchNorm statistics recomputed on" in capsys.readouterr().out
+    a, b = (load_checkpoint(p) for p in runs)
+    soup = load_checkpoint(out, "finetune")
+    for key in ("classifier.weight", "encoder.conv1.weight", "encoder.bn1.weight"):  # weights: still the mean
+        torch.testing.assert_close(soup["model"][key], (a["model"][key] + b["model"][key]) / 2)
+    # the first BatchNorm's running mean is now the mean of its input (conv1 of the averaged weights) over the
+    # val images, which the averaged statistics were not
+    from ssclnet.data import load_dataset
+    from ssclnet.preprocess import PreprocessSpec
+
+    images = load_dataset(MANIFEST, "val", PreprocessSpec.from_dict(soup["preprocess"])).images.float()
+    assert len(images) <= 128  # one batch: update_bn's mean of batch means is the plain mean
+    conv = torch.nn.functional.conv2d(images, soup["model"]["encoder.conv1.weight"], stride=2, padding=3)
+    expected = conv.mean(dim=(0, 2, 3))
+    torch.testing.assert_close(soup["model"]["encoder.bn1.running_mean"], expected, rtol=1e-4, atol=1e-5)
+    averaged = (a["model"]["encoder.bn1.running_mean"] + b["model"]["encoder.bn1.running_mean"]) / 2
+    assert not torch.allclose(averaged, expected, atol=1e-3)
+    assert soup["batchnorm_recomputed_on"] == len(images)
+
+
+def test_bn_split_without_a_manifest_is_refused(runs, tmp_path, capsys):
+    out = tmp_path / "soup.pt"
+    assert main(["soup", *runs, "--out", str(out), "--bn-split", "train"]) == 2
+    assert "--bn-data" in capsys.readouterr().err and not out.exists()

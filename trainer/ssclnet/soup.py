@@ -7,7 +7,8 @@ inference. Averaging is only meaningful for such ingredients, so checkpoints wit
 classes or other preprocessing are refused. BatchNorm statistics are averaged like the weights (as the EMA in
 `ssclnet finetune --ema` does); they then need not match the averaged weights' activations: the soup of two
 seeds in docs/results.md (issue 15, round 6) came out less confident than either (NLL up, fitted T < 1).
-Recomputing them on training data after averaging (SWA's `update_bn`) is the known remedy, not done here.
+`recompute_batchnorm` is the known remedy (SWA's `update_bn`, Izmailov et al. 2018): one pass over training images
+re-estimates every BatchNorm layer's statistics for the averaged weights (`ssclnet soup --bn-split`).
 """
 
 from __future__ import annotations
@@ -44,6 +45,24 @@ def average_checkpoints(paths: Sequence[str | Path]) -> dict[str, Any]:
     soup["epoch"] = None
     soup["soup"] = [_ingredient(c, p) for c, p in zip(ckpts, paths)]
     return soup
+
+
+def recompute_batchnorm(soup: dict[str, Any], images: torch.Tensor, batch_size: int = 128) -> None:
+    """Replace the soup's BatchNorm running statistics by their plain mean over `images` (preprocessed, un-augmented:
+    the inputs the model will see), computed with the averaged weights; nothing else changes."""
+    from torch.optim.swa_utils import update_bn
+
+    from .model import Classifier
+
+    if len(images) == 0:
+        raise InputError("soup: no images to recompute the BatchNorm statistics on")
+    model = Classifier(len(soup["classes"]), in_channels=int(images.shape[1]))
+    model.load_state_dict(soup["model"])
+    with torch.no_grad():
+        update_bn((chunk.float() for chunk in images.split(batch_size)), model)
+    model.eval()
+    soup["model"] = {k: v.detach().clone() for k, v in model.state_dict().items()}
+    soup["batchnorm_recomputed_on"] = len(images)
 
 
 def _check_compatible(a: dict, a_path, b: dict, b_path) -> None:

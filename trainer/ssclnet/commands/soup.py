@@ -7,7 +7,7 @@ import argparse
 
 EXAMPLE = """example:
   ssclnet soup runs/ft-s0/best.pt runs/ft-s1/best.pt --out runs/soup/best.pt \\
-      --data runs/trust/finetune.csv --split calib
+      --data runs/trust/finetune.csv --split calib --bn-split train,unlabeled,wholehead
 writes the averaged checkpoint (fit-gate, evaluate and export read it like a best.pt); the table compares accuracy,
 macro-F1 and NLL of the soup and of each ingredient on --split (use a split no run trained or selected on)
 """
@@ -26,6 +26,12 @@ def add_parser(sub) -> None:
     p.add_argument("--force", action="store_true", help="replace --out when it exists")
     p.add_argument("--data", help="CSV manifest with a labeled held-out split to compare the models on")
     p.add_argument("--split", default="calib", help="split of --data for the comparison (default calib)")
+    p.add_argument(
+        "--bn-split",
+        help="recompute the soup's BatchNorm statistics on these splits of --bn-data (the runs' training splits, "
+        "comma-separated; default: keep the averaged statistics)",
+    )
+    p.add_argument("--bn-data", help="CSV manifest for --bn-split (default: --data)")
     p.add_argument("--device", default="auto")
     p.set_defaults(func=run)
 
@@ -41,11 +47,30 @@ def run(args) -> int:
     if out.exists() and not args.force:
         raise InputError(f"soup: {out} exists; pass --force to replace it")
     soup = average_checkpoints(args.checkpoints)
+    if args.bn_split:
+        _recompute_bn(args, soup)
     if args.data:
         _compare(args, soup)
     save_checkpoint(soup, out)
     print(f"wrote {out}: the mean of {len(args.checkpoints)} checkpoints")
     return 0
+
+
+def _recompute_bn(args, soup: dict) -> None:
+    from ..data import DataError, load_dataset
+    from ..errors import InputError
+    from ..preprocess import PreprocessSpec
+    from ..soup import recompute_batchnorm
+
+    data = args.bn_data or args.data
+    if not data:
+        raise InputError("soup: --bn-split needs --bn-data (or --data): the manifest of the runs' training rows")
+    try:
+        ds = load_dataset(data, args.bn_split, PreprocessSpec.from_dict(soup["preprocess"]))
+    except DataError as e:
+        raise InputError(f"soup: {e}") from None
+    recompute_batchnorm(soup, ds.images)
+    print(f"BatchNorm statistics recomputed on {len(ds.images)} images ({args.bn_split} of {data})")
 
 
 def _compare(args, soup: dict) -> None:
