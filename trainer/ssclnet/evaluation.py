@@ -149,13 +149,16 @@ def predict_probs(model: torch.nn.Module, images: torch.Tensor, rt: Runtime, bat
     return torch.cat(out).numpy() if out else np.zeros((0, 0))
 
 
+def classifier_from_checkpoint(ckpt: dict) -> Classifier:
+    """The classifier a loaded finetune checkpoint (or soup) describes, its weights loaded."""
+    model = Classifier(len(ckpt["classes"]), in_channels=PreprocessSpec.from_dict(ckpt["preprocess"]).channels)
+    model.load_state_dict(ckpt["model"])
+    return model
+
+
 def load_classifier(checkpoint: str | Path) -> tuple[Classifier, list[str], PreprocessSpec, dict]:
     ckpt = load_checkpoint(checkpoint, "finetune")
-    classes = list(ckpt["classes"])
-    spec = PreprocessSpec.from_dict(ckpt["preprocess"])
-    model = Classifier(len(classes), in_channels=spec.channels)
-    model.load_state_dict(ckpt["model"])
-    return model, classes, spec, ckpt
+    return classifier_from_checkpoint(ckpt), list(ckpt["classes"]), PreprocessSpec.from_dict(ckpt["preprocess"]), ckpt
 
 
 def evaluate_checkpoint(

@@ -50,18 +50,15 @@ def average_checkpoints(paths: Sequence[str | Path]) -> dict[str, Any]:
 def recompute_batchnorm(soup: dict[str, Any], images: torch.Tensor, batch_size: int = 128) -> None:
     """Replace the soup's BatchNorm running statistics by their plain mean over `images` (preprocessed, un-augmented:
     the inputs the model will see), computed with the averaged weights; nothing else changes."""
-    from torch.optim.swa_utils import update_bn
+    from torch.optim.swa_utils import update_bn  # runs without gradients, resets and re-averages every BatchNorm
 
-    from .model import Classifier
+    from .evaluation import classifier_from_checkpoint
 
     if len(images) == 0:
         raise InputError("soup: no images to recompute the BatchNorm statistics on")
-    model = Classifier(len(soup["classes"]), in_channels=int(images.shape[1]))
-    model.load_state_dict(soup["model"])
-    with torch.no_grad():
-        update_bn((chunk.float() for chunk in images.split(batch_size)), model)
-    model.eval()
-    soup["model"] = {k: v.detach().clone() for k, v in model.state_dict().items()}
+    model = classifier_from_checkpoint(soup)
+    update_bn((chunk.float() for chunk in images.split(batch_size)), model)
+    soup["model"] = {k: v.clone() for k, v in model.state_dict().items()}
     soup["batchnorm_recomputed_on"] = len(images)
 
 

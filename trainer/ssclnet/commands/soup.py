@@ -56,19 +56,26 @@ def run(args) -> int:
     return 0
 
 
-def _recompute_bn(args, soup: dict) -> None:
+def _decode(data: str, split: str, soup: dict, require_labels: bool = False):
+    """The split's images, preprocessed as the soup's card says; a data problem is the user's input error."""
     from ..data import DataError, load_dataset
     from ..errors import InputError
     from ..preprocess import PreprocessSpec
+
+    try:
+        return load_dataset(data, split, PreprocessSpec.from_dict(soup["preprocess"]), require_labels=require_labels)
+    except DataError as e:
+        raise InputError(f"soup: {e}") from None
+
+
+def _recompute_bn(args, soup: dict) -> None:
+    from ..errors import InputError
     from ..soup import recompute_batchnorm
 
     data = args.bn_data or args.data
     if not data:
         raise InputError("soup: --bn-split needs --bn-data (or --data): the manifest of the runs' training rows")
-    try:
-        ds = load_dataset(data, args.bn_split, PreprocessSpec.from_dict(soup["preprocess"]))
-    except DataError as e:
-        raise InputError(f"soup: {e}") from None
+    ds = _decode(data, args.bn_split, soup)
     recompute_batchnorm(soup, ds.images)
     print(f"BatchNorm statistics recomputed on {len(ds.images)} images ({args.bn_split} of {data})")
 
@@ -77,24 +84,19 @@ def _compare(args, soup: dict) -> None:
     """Accuracy, macro-F1 and NLL of every ingredient and of the soup on one labeled split (decoded once)."""
     import numpy as np
 
-    from ..data import DataError, load_dataset
+    from ..data import DataError
     from ..errors import InputError
-    from ..evaluation import compute_metrics, load_classifier, predict_probs
-    from ..model import Classifier
-    from ..preprocess import PreprocessSpec
+    from ..evaluation import classifier_from_checkpoint, compute_metrics, load_classifier, predict_probs
     from ..runtime import setup_runtime
 
-    spec = PreprocessSpec.from_dict(soup["preprocess"])
     classes = list(soup["classes"])
+    ds = _decode(args.data, args.split, soup, require_labels=True)
     try:
-        ds = load_dataset(args.data, args.split, spec, require_labels=True)
         y = ds.label_indices(classes).numpy()
     except DataError as e:
         raise InputError(f"soup: {e}") from None
     rt = setup_runtime(args.device)
-    soup_model = Classifier(len(classes), in_channels=spec.channels)
-    soup_model.load_state_dict(soup["model"])
-    models = [(p, load_classifier(p)[0]) for p in args.checkpoints] + [("soup", soup_model)]
+    models = [(p, load_classifier(p)[0]) for p in args.checkpoints] + [("soup", classifier_from_checkpoint(soup))]
     print(f"{args.split} of {args.data}: {len(y)} images")
     print(f"{'model':<48} {'accuracy':>8} {'macro-F1':>8} {'NLL':>7}")
     for name, model in models:
