@@ -259,6 +259,7 @@ def export(
                 "args": ckpt.get("args", "not recorded"),
                 "validation_metrics": ckpt.get("metrics", "not recorded"),
                 **({"soup": ckpt["soup"]} if ckpt.get("soup") else {}),
+                **({"distillation": _distillation(ckpt)} if _distillation(ckpt) else {}),
             },
             **(INTENDED_USE_GATED if gate is not None else INTENDED_USE),
             **({"limits": [*INTENDED_USE_GATED["limits"], _calibration_limit(gate)]} if gate is not None else {}),
@@ -326,6 +327,21 @@ def _trust_card_fields(gate: dict[str, Any]) -> dict[str, Any]:
             "metadata": {**METADATA_RULE, "notes": METADATA_NOTES},
             "features": feats,
         },
+    }
+
+
+def _distillation(ckpt: dict[str, Any]) -> dict[str, Any] | None:
+    """Which teachers a distilled student learned from, on how many unlabeled slices (finetune --distill-from)."""
+    data = (ckpt.get("run") or {}).get("data") or {}
+    if "teacher" not in data:
+        return None
+    teachers = str((ckpt.get("args") or {}).get("distill_from", "")).split(",")
+    return {
+        "teachers": [{"checkpoint": t, "sha256": h} for t, h in zip(teachers, data["teacher"]["sha256"])],
+        **{k: data["teacher"][k] for k in ("weight", "temperature", "view")},
+        "distilled_rows": data["teacher"].get("rows", "all"),
+        "unlabeled_rows": data["distill"]["rows"],
+        "labels_used": "the train split's only: the unlabeled rows' labels are never read",
     }
 
 

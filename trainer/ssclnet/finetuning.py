@@ -1,11 +1,19 @@
 """Supervised fine-tuning: a linear classifier over the encoder, either as a linear probe (`frozen`) or with
 the whole network trained (`finetune`, encoder at a lower learning rate). `init="scratch"` trains the same
-network from random weights on the same labels: the no-SSL baseline, compared like for like."""
+network from random weights on the same labels: the no-SSL baseline, compared like for like.
+
+`distill_from` adds SimCLR v2's third step (Chen et al. 2020, "Big self-supervised models are strong
+semi-supervised learners"): a fine-tuned teacher's predictions on the unlabeled images (`distill_split`, labels
+there never read) become soft targets for the student, beside the labeled rows' own labels. The labels used stay
+those of `train_split`; the unlabeled images are the ones pretraining already saw. Several teachers (comma-separated)
+answer with the mean of their probabilities. `teacher_view="clean"` (Noisy Student, Xie et al. 2020) computes
+their targets once on the un-augmented images, so a teacher costs one pass instead of one forward a step;
+`"augmented"` runs them on the student's own augmented view at every step."""
 
 from __future__ import annotations
 
 import math
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 
 import torch
@@ -22,12 +30,15 @@ from .data import (
     check_labels,
     check_missing,
     check_overlaps,
+    file_sha256,
     list_records,
     load_images,
     parse_splits,
     rows_fingerprint,
 )
 from .errors import InputError
+from .evaluation import load_classifier
+from .losses import distillation_loss
 from .model import Classifier
 from .preprocess import PreprocessSpec
 from .runguard import check_resume, plan_run_folder, run_identity
@@ -56,6 +67,8 @@ from .training import (
 )
 
 ENCODER_MODES = ("frozen", "finetune")
+TEACHER_VIEWS = ("clean", "augmented")
+DISTILL_ROWS = ("all", "unlabeled")
 
 
 @dataclass
@@ -78,6 +91,14 @@ class FinetuneConfig(RunOptions):
     image_size: int | None = None
     augment: bool = True
     contrast_randomise: float = 0.0  # augment.contrast_randomise's p (H8, issue 15); 0 = off
+    distill_from: str = ""  # fine-tuned teacher checkpoint(s), comma-separated; "" = plain fine-tuning
+    distill_split: str = "unlabeled"  # rows whose images (never their labels) the teacher labels
+    distill_weight: float = 0.5  # alpha: loss = (1 - alpha) * CE(labeled rows) + alpha * distillation(all rows)
+    distill_temperature: float = 1.0
+    teacher_view: str = "clean"  # "clean": targets once on un-augmented images; "augmented": the student's view
+    distill_rows: str = (
+        "all"  # "all": the teacher's term on every row (SimCLR v2); "unlabeled": labeled rows by label only
+    )
 
 
 def _spec_for(cfg: FinetuneConfig, log: Logger) -> tuple[PreprocessSpec, dict | None]:
@@ -199,6 +220,73 @@ def _records(cfg: FinetuneConfig) -> tuple[list[Record], list[Record], list[Reco
     return train, val, test
 
 
+class MeanTeacher(torch.nn.Module):
+    """Several fine-tuned classifiers as one teacher: the log of their mean probabilities (an ensemble's
+    prediction; with one member, its own log-probabilities)."""
+
+    def __init__(self, members: list[Classifier]) -> None:
+        super().__init__()
+        self.members = torch.nn.ModuleList(members)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        probs = torch.stack([m(x).float().softmax(1) for m in self.members]).mean(0)
+        return probs.clamp_min(1e-12).log()
+
+
+def _teacher_paths(cfg: FinetuneConfig) -> list[str]:
+    return [p.strip() for p in cfg.distill_from.split(",") if p.strip()]
+
+
+def _teacher(cfg: FinetuneConfig, classes: list[str], spec: PreprocessSpec) -> MeanTeacher | None:
+    """The --distill-from model(s), refused unless each answers for the same classes from the same preprocessing
+    (its soft targets would otherwise mean other things)."""
+    paths = _teacher_paths(cfg)
+    if not paths:
+        return None
+    if not 0.0 <= cfg.distill_weight <= 1.0 or cfg.distill_temperature <= 0:
+        raise InputError("finetune: --distill-weight must be in [0, 1] and --distill-temperature above 0")
+    if cfg.teacher_view not in TEACHER_VIEWS or cfg.distill_rows not in DISTILL_ROWS:
+        raise InputError(f"finetune: --teacher-view must be one of {TEACHER_VIEWS}, --distill-rows of {DISTILL_ROWS}")
+    if not str(cfg.data).lower().endswith(".csv"):
+        raise InputError("finetune: --distill-from needs a CSV manifest (--distill-split names its unlabeled rows)")
+    members = []
+    for path in paths:
+        if not Path(path).is_file():
+            raise InputError(f"finetune: --distill-from {path}: no such file")
+        teacher, t_classes, t_spec, _ = load_classifier(path)
+        if t_classes != classes:
+            raise InputError(f"finetune: the teacher's classes {t_classes} ({path}) are not this run's {classes}")
+        if t_spec.to_dict() != spec.to_dict():
+            raise InputError(
+                f"finetune: the teacher's preprocessing ({t_spec.input_size}², {path}) differs from this run's "
+                f"({spec.input_size}²); fine-tune the student at the teacher's --image-size"
+            )
+        members.append(teacher)
+    return MeanTeacher(members).requires_grad_(False).eval()
+
+
+@torch.no_grad()
+def _clean_targets(teacher: MeanTeacher, images: torch.Tensor, rt: Runtime, cfg: FinetuneConfig) -> torch.Tensor:
+    """The teacher's log-probabilities for every row, on the un-augmented images, computed once."""
+    out = []
+    for xb in images.split(256):
+        x = xb.to(rt.device, torch.float32)
+        if cfg.channels_last:
+            x = x.contiguous(memory_format=torch.channels_last)
+        with rt.autocast(cfg.amp):
+            out.append(teacher(x).float())
+    return torch.cat(out)
+
+
+def _distill_records(cfg: FinetuneConfig, train: list[Record]) -> list[Record]:
+    """The --distill-split rows with their labels dropped, less any row already among the labeled train rows."""
+    rows = list_records(cfg.data, parse_splits(cfg.distill_split))
+    if not rows:
+        raise DataError(f"{cfg.data}: no rows in --distill-split {cfg.distill_split}")
+    labeled = {r.path.resolve() for r in train}
+    return [replace(r, label=None) for r in rows if r.path.resolve() not in labeled]
+
+
 def _classes(cfg: FinetuneConfig, init_ckpt: dict | None) -> list[str]:
     """--classes, else the --init checkpoint's classes (a fine-tuned model continued), else the protocol's four."""
     if cfg.classes:
@@ -220,12 +308,17 @@ def _run(cfg: FinetuneConfig, rt: Runtime, hook: Hook | None) -> dict:
     bars = rt.is_main and progress_enabled(cfg.quiet)
     spec, init_ckpt = _spec_for(cfg, log)
     classes = _classes(cfg, init_ckpt)
+    teacher = _teacher(cfg, classes, spec)
     try:
         train_recs, val_recs, test_recs = _records(cfg)
         check_labels(train_recs, classes, "train")
         check_labels(val_recs, classes, "val")
+        distill_recs = _distill_records(cfg, train_recs) if teacher is not None else []
         for note in check_overlaps(
-            train_recs, {"val": val_recs} if val_recs else {}, test_recs, allow_duplicate_rows=cfg.allow_duplicate_rows
+            train_recs + distill_recs,
+            {"val": val_recs} if val_recs else {},
+            test_recs,
+            allow_duplicate_rows=cfg.allow_duplicate_rows,
         ):
             log.info(f"note: {note}")
     except DataError as e:
@@ -249,6 +342,21 @@ def _run(cfg: FinetuneConfig, rt: Runtime, hook: Hook | None) -> dict:
         data={
             "train": rows_fingerprint(train_recs, cfg.data),
             **({"val": rows_fingerprint(val_recs, cfg.data)} if val_recs else {}),
+            # (kept out of the settings so that runs without a teacher keep their identity, and --resume)
+            **(
+                {
+                    "distill": rows_fingerprint(distill_recs, cfg.data),
+                    "teacher": {
+                        "sha256": [file_sha256(p) for p in _teacher_paths(cfg)],
+                        "weight": cfg.distill_weight,
+                        "temperature": cfg.distill_temperature,
+                        "view": cfg.teacher_view,
+                        **({"rows": "unlabeled"} if cfg.distill_rows != "all" else {}),
+                    },
+                }
+                if teacher is not None
+                else {}
+            ),
         },
     )
     last = out / "last.pt"
@@ -261,7 +369,12 @@ def _run(cfg: FinetuneConfig, rt: Runtime, hook: Hook | None) -> dict:
     try:
         train = load_images(train_recs, spec, workers=cfg.workers, progress=bars, desc="decode train")
         val = load_images(val_recs, spec, workers=cfg.workers, progress=bars, desc="decode val") if val_recs else None
-        for name, ds in (("train", train), ("val", val)):
+        extra = (
+            load_images(distill_recs, spec, workers=cfg.workers, progress=bars, desc="decode unlabeled")
+            if distill_recs
+            else None
+        )
+        for name, ds in (("train", train), ("val", val), ("unlabeled", extra)):
             if ds is not None and len(ds) == 0:
                 raise DataError(f"{name}: none of {len(ds.records)} files could be read")
             if ds is not None:
@@ -273,8 +386,15 @@ def _run(cfg: FinetuneConfig, rt: Runtime, hook: Hook | None) -> dict:
     train_y = train.label_indices(classes)
     val_y = val.label_indices(classes) if val else None
     summary = {"train": train.summary(), "val": val.summary() if val else None, "classes": classes}
+    images = train.images
+    if extra is not None:  # the teacher's rows: no label (-1); the student learns them from the teacher only
+        images = torch.cat([train.images, extra.images])
+        train_y = torch.cat([train_y, torch.full((len(extra),), -1, dtype=torch.long)])
+        summary["distill"] = {"teacher": cfg.distill_from, **extra.summary()}
     skipped = train.summary()["skipped_count"] + (val.summary()["skipped_count"] if val else 0)
     log.info(f"data: {len(train)} train / {len(val) if val else 0} val slices, classes {classes}, {skipped} skipped")
+    if extra is not None:
+        log.info(f"distillation: {len(extra)} unlabeled slices ({cfg.distill_split}) labeled by {cfg.distill_from}")
     for f, why in (train.skipped + (val.skipped if val else []))[:10]:
         log.info(f"  skipped {f}: {why}")
 
@@ -291,15 +411,25 @@ def _run(cfg: FinetuneConfig, rt: Runtime, hook: Hook | None) -> dict:
     if not frozen:
         groups.append({"params": plain.encoder.parameters(), "lr": cfg.lr * cfg.encoder_lr_scale})
     optimizer = torch.optim.Adam(groups, weight_decay=cfg.weight_decay)
-    batch = effective_batch_size(len(train), cfg.batch_size, rt)
-    steps = len(epoch_batches(len(train), batch, 0, cfg.seed, rt))
+    n_rows = int(images.shape[0])
+    batch = effective_batch_size(n_rows, cfg.batch_size, rt)
+    steps = len(epoch_batches(n_rows, batch, 0, cfg.seed, rt))
     scheduler = warmup_cosine(optimizer, cfg.epochs * steps, 0)
     # With --ema the run validates, selects and ships the averaged weights (BatchNorm statistics averaged too);
     # the raw weights are kept in last.pt only so that --resume continues exactly.
     ema = AveragedModel(plain, multi_avg_fn=get_ema_multi_avg_fn(cfg.ema), use_buffers=True) if cfg.ema else None
     shipped = ema.module if ema is not None else plain
     generator = torch.Generator(device=rt.device)
-    source = BatchSource(train.images, rt, cfg.data_device)
+    source = BatchSource(images, rt, cfg.data_device)
+    targets = None  # with --teacher-view clean: the teacher's log-probabilities of every row, on the device
+    if teacher is not None:
+        teacher = teacher.to(rt.device)
+        if cfg.channels_last:
+            teacher = teacher.to(memory_format=torch.channels_last)
+        if cfg.teacher_view == "clean":
+            targets = _clean_targets(teacher, images, rt, cfg).to(rt.device)
+            teacher = None
+            log.info(f"teacher targets on {len(targets)} un-augmented slices computed once")
     train_y_dev = train_y.to(rt.device)
 
     start_epoch, history, best, bad_epochs = 0, [], None, 0
@@ -341,6 +471,28 @@ def _run(cfg: FinetuneConfig, rt: Runtime, hook: Hook | None) -> dict:
     }
     track = {"best": best, "bad_epochs": bad_epochs, "improved": False}
 
+    def _loss(logits: torch.Tensor, y: torch.Tensor, x: torch.Tensor, idx: torch.Tensor) -> torch.Tensor:
+        if teacher is None and targets is None:
+            return F.cross_entropy(logits, y, label_smoothing=cfg.label_smoothing)
+        if targets is not None:
+            teacher_logits = targets[idx]
+        else:
+            with torch.no_grad(), rt.autocast(cfg.amp):
+                teacher_logits = teacher(x).float()  # the same augmented view the student sees (SimCLR v2)
+        labeled = y >= 0
+        supervised = (
+            F.cross_entropy(logits[labeled], y[labeled], label_smoothing=cfg.label_smoothing)
+            if bool(labeled.any())
+            else logits.sum() * 0.0
+        )
+        if cfg.distill_rows == "unlabeled":
+            keep = ~labeled
+            if not bool(keep.any()):
+                return (1.0 - cfg.distill_weight) * supervised
+            logits, teacher_logits = logits[keep], teacher_logits[keep]
+        distilled = distillation_loss(logits, teacher_logits, cfg.distill_temperature)
+        return (1.0 - cfg.distill_weight) * supervised + cfg.distill_weight * distilled
+
     class Finetune(EpochTask):
         loss_name = "train_loss"
 
@@ -350,7 +502,7 @@ def _run(cfg: FinetuneConfig, rt: Runtime, hook: Hook | None) -> dict:
                 plain.encoder.eval()  # a linear probe: BatchNorm statistics stay those of the pretrained encoder
 
         def batches(self, epoch: int):
-            return epoch_batches(len(train), batch, epoch, cfg.seed, rt)
+            return epoch_batches(n_rows, batch, epoch, cfg.seed, rt)
 
         def step(self, idx: torch.Tensor) -> torch.Tensor:
             x = source.get(idx)
@@ -362,7 +514,8 @@ def _run(cfg: FinetuneConfig, rt: Runtime, hook: Hook | None) -> dict:
                 x = x.contiguous(memory_format=torch.channels_last)
             with rt.autocast(cfg.amp):
                 logits = model(x).float()
-            loss = F.cross_entropy(logits, train_y_dev[idx.to(rt.device)], label_smoothing=cfg.label_smoothing)
+            rows = idx.to(rt.device)
+            loss = _loss(logits, train_y_dev[rows], x, rows)
             optimizer.zero_grad(set_to_none=True)
             loss.backward()
             optimizer.step()

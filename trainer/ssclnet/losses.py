@@ -81,3 +81,15 @@ def nt_xent(z1: torch.Tensor, z2: torch.Tensor, temperature: float = DEFAULT_TEM
     logits = logits.index_put((rows, self_cols), torch.tensor(float("-inf"), device=logits.device, dtype=logits.dtype))
     loss = torch.logsumexp(logits, dim=1) - logits[rows, pos_cols]
     return loss.mean()
+
+
+def distillation_loss(
+    student_logits: torch.Tensor, teacher_logits: torch.Tensor, temperature: float = 1.0
+) -> torch.Tensor:
+    """SimCLR v2's distillation term (Chen et al. 2020, eq. 2): the cross-entropy of the student's tempered
+    distribution against the teacher's, averaged over the batch. Scaled by T² (Hinton et al.) so its gradient
+    keeps one size whatever the temperature. Computed in float32: the teacher's probabilities are targets."""
+    t = float(temperature)
+    target = F.softmax(teacher_logits.float() / t, dim=1)
+    log_p = F.log_softmax(student_logits.float() / t, dim=1)
+    return -(target * log_p).sum(1).mean() * (t * t)

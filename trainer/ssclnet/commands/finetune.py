@@ -11,6 +11,8 @@ EXAMPLE = """examples:
   ssclnet finetune --data splits-protocol-500.csv --init runs/pretrain/last.pt --encoder finetune --out runs/ft
   ssclnet finetune --data splits-protocol-500.csv --init runs/pretrain/last.pt --encoder frozen --out runs/probe
   ssclnet finetune --data splits-protocol-500.csv --init scratch --out runs/scratch   (no-SSL baseline)
+  ssclnet finetune --data splits-protocol-500.csv --init runs/pretrain/last.pt --distill-from runs/ft/best.pt
+      --distill-split unlabeled --out runs/student   (SimCLR v2: the teacher labels the unlabeled images)
 writes <out>/best.pt (best val accuracy, ties to lower val loss) and <out>/last.pt (every epoch, for --resume)
 """
 
@@ -74,6 +76,37 @@ def add_parser(sub) -> None:
         help="with probability P per training image, remap its intensities with a random curve "
         "(monotone/inverted/non-monotone), gamma, bias field, blur, noise (default 0: off)",
     )
+    p.add_argument(
+        "--distill-from",
+        default="",
+        metavar="TEACHER",
+        help="SimCLR v2's distillation: fine-tuned checkpoint(s), comma-separated (their mean probabilities), whose "
+        "predictions on the --distill-split images (their labels never read) are soft targets beside the labeled "
+        "rows (default: off)",
+    )
+    p.add_argument(
+        "--teacher-view",
+        choices=("clean", "augmented"),
+        default="clean",
+        help="clean: the teacher's targets once, on un-augmented images (Noisy Student); augmented: the teacher "
+        "answers on the student's augmented view at every step (one teacher forward a step)",
+    )
+    p.add_argument(
+        "--distill-rows",
+        choices=("all", "unlabeled"),
+        default="all",
+        help="all: the teacher's term on every row of a batch (SimCLR v2); unlabeled: only on the --distill-split "
+        "rows, labeled rows learn from their labels alone (when the teacher never saw what those labels teach)",
+    )
+    p.add_argument("--distill-split", default="unlabeled", help="the teacher's rows (CSV split; comma-separated)")
+    p.add_argument(
+        "--distill-weight",
+        type=float,
+        default=0.5,
+        metavar="ALPHA",
+        help="loss = (1 - ALPHA) x cross-entropy on labeled rows + ALPHA x distillation on all rows",
+    )
+    p.add_argument("--distill-temperature", type=float, default=1.0, help="temperature of teacher and student")
     add_run_folder_args(p)
     add_runtime_args(p)
     p.set_defaults(func=run)
