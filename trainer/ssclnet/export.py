@@ -259,7 +259,7 @@ def export(
                 "args": ckpt.get("args", "not recorded"),
                 "validation_metrics": ckpt.get("metrics", "not recorded"),
                 **({"soup": ckpt["soup"]} if ckpt.get("soup") else {}),
-                **({"distillation": _distillation(ckpt)} if _distillation(ckpt) else {}),
+                **({"distillation": distilled} if (distilled := _distillation(ckpt)) else {}),
             },
             **(INTENDED_USE_GATED if gate is not None else INTENDED_USE),
             **({"limits": [*INTENDED_USE_GATED["limits"], _calibration_limit(gate)]} if gate is not None else {}),
@@ -341,7 +341,7 @@ def _distillation(ckpt: dict[str, Any]) -> dict[str, Any] | None:
         **{k: data["teacher"][k] for k in ("weight", "temperature", "view")},
         "distilled_rows": data["teacher"].get("rows", "all"),
         "unlabeled_rows": data["distill"]["rows"],
-        "labels_used": "the train split's only: the unlabeled rows' labels are never read",
+        "labels_used": "the --train-split rows' only: the unlabeled rows' labels are never read",
     }
 
 

@@ -93,12 +93,11 @@ class FinetuneConfig(RunOptions):
     contrast_randomise: float = 0.0  # augment.contrast_randomise's p (H8, issue 15); 0 = off
     distill_from: str = ""  # fine-tuned teacher checkpoint(s), comma-separated; "" = plain fine-tuning
     distill_split: str = "unlabeled"  # rows whose images (never their labels) the teacher labels
-    distill_weight: float = 0.5  # alpha: loss = (1 - alpha) * CE(labeled rows) + alpha * distillation(all rows)
+    distill_weight: float = 0.5  # alpha: loss = (1 - alpha) * CE(labeled rows) + alpha * distillation
     distill_temperature: float = 1.0
     teacher_view: str = "clean"  # "clean": targets once on un-augmented images; "augmented": the student's view
-    distill_rows: str = (
-        "all"  # "all": the teacher's term on every row (SimCLR v2); "unlabeled": labeled rows by label only
-    )
+    # "all": the teacher's term on every row (SimCLR v2); "unlabeled": labeled rows learn from their labels only
+    distill_rows: str = "all"
 
 
 def _spec_for(cfg: FinetuneConfig, log: Logger) -> tuple[PreprocessSpec, dict | None]:

@@ -104,7 +104,8 @@ def add_parser(sub) -> None:
         type=float,
         default=0.5,
         metavar="ALPHA",
-        help="loss = (1 - ALPHA) x cross-entropy on labeled rows + ALPHA x distillation on all rows",
+        help="loss = (1 - ALPHA) x cross-entropy on labeled rows + ALPHA x distillation on the rows --distill-rows "
+        "names",
     )
     p.add_argument("--distill-temperature", type=float, default=1.0, help="temperature of teacher and student")
     add_run_folder_args(p)
