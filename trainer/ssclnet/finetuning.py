@@ -164,20 +164,26 @@ def sharded_pretraining_summary(init: str) -> dict | None:
 
 
 @torch.no_grad()
-def _validate(model, val_x: torch.Tensor, val_y: torch.Tensor, rt: Runtime, cfg: FinetuneConfig) -> tuple[float, float]:
-    model.eval()
-    loss_sum, correct = 0.0, 0
-    for xb, yb in zip(val_x.split(256), val_y.split(256)):
+def _logits(model, images: torch.Tensor, rt: Runtime, cfg: FinetuneConfig) -> torch.Tensor:
+    """model's float32 outputs for decoded images, in batches of 256, on the run's device and memory format."""
+    out = []
+    for xb in images.split(256):
         x = xb.to(rt.device, torch.float32)
         if cfg.channels_last:
             x = x.contiguous(memory_format=torch.channels_last)
         with rt.autocast(cfg.amp):
-            logits = model(x).float()
-        yb = yb.to(rt.device)
-        loss_sum += float(F.cross_entropy(logits, yb, reduction="sum"))
-        correct += int((logits.argmax(1) == yb).sum())
-    n = max(1, len(val_y))
-    return loss_sum / n, correct / n
+            out.append(model(x).float())
+    return torch.cat(out) if out else torch.empty(0, device=rt.device)
+
+
+@torch.no_grad()
+def _validate(model, val_x: torch.Tensor, val_y: torch.Tensor, rt: Runtime, cfg: FinetuneConfig) -> tuple[float, float]:
+    model.eval()
+    if len(val_y) == 0:
+        return 0.0, 0.0
+    logits, y = _logits(model, val_x, rt, cfg), val_y.to(rt.device)
+    n = len(val_y)
+    return float(F.cross_entropy(logits, y, reduction="sum")) / n, int((logits.argmax(1) == y).sum()) / n
 
 
 def _improved(acc: float, loss: float, best: dict | None) -> bool:
@@ -262,19 +268,6 @@ def _teacher(cfg: FinetuneConfig, classes: list[str], spec: PreprocessSpec) -> M
             )
         members.append(teacher)
     return MeanTeacher(members).requires_grad_(False).eval()
-
-
-@torch.no_grad()
-def _clean_targets(teacher: MeanTeacher, images: torch.Tensor, rt: Runtime, cfg: FinetuneConfig) -> torch.Tensor:
-    """The teacher's log-probabilities for every row, on the un-augmented images, computed once."""
-    out = []
-    for xb in images.split(256):
-        x = xb.to(rt.device, torch.float32)
-        if cfg.channels_last:
-            x = x.contiguous(memory_format=torch.channels_last)
-        with rt.autocast(cfg.amp):
-            out.append(teacher(x).float())
-    return torch.cat(out)
 
 
 def _distill_records(cfg: FinetuneConfig, train: list[Record]) -> list[Record]:
@@ -426,7 +419,7 @@ def _run(cfg: FinetuneConfig, rt: Runtime, hook: Hook | None) -> dict:
         if cfg.channels_last:
             teacher = teacher.to(memory_format=torch.channels_last)
         if cfg.teacher_view == "clean":
-            targets = _clean_targets(teacher, images, rt, cfg).to(rt.device)
+            targets = _logits(teacher, images, rt, cfg)  # log-probabilities, once, on the un-augmented images
             teacher = None
             log.info(f"teacher targets on {len(targets)} un-augmented slices computed once")
     train_y_dev = train_y.to(rt.device)
