@@ -195,3 +195,39 @@ def test_distill_rows_unlabeled_leaves_labeled_rows_to_their_labels(teacher, tmp
         student("u1", str(teacher), "unlabeled"), student("u2", other, "unlabeled"), rtol=0, atol=0
     )
     assert not torch.equal(student("a1", str(teacher), "all"), student("a2", other, "all"))
+
+
+@pytest.mark.parametrize("rows, expected", [("split", 16), ("all", 48), ("unlabeled", 0)])
+def test_distill_rows_split_puts_the_teacher_on_its_split_alone(teacher, tmp_path, monkeypatch, rows, expected):
+    """Training on the 32 `train` and 16 `val` rows with --distill-split val: the teacher's term sees each `val`
+    row once an epoch with `split`, every row with `all`, none with `unlabeled` (every row is labeled)."""
+    import ssclnet.finetuning as ft
+
+    seen = []
+
+    def counting(student, teacher_logits, temperature=1.0):
+        seen.append(len(student))
+        return distillation_loss(student, teacher_logits, temperature)
+
+    monkeypatch.setattr(ft, "distillation_loss", counting)
+    extra = ["--distill-from", str(teacher), "--distill-split", "val", "--distill-rows", rows, "--seed", "3"]
+    assert finetune(tmp_path / rows, *extra, *COMMON, train="train,val") == 0
+    assert sum(seen) == expected
+    ckpt = load_checkpoint(tmp_path / rows / "last.pt", "finetune")
+    assert ckpt["run"]["data"]["teacher"].get("rows", "all") == rows
+
+
+def test_distill_mask_marks_the_named_splits_and_the_teachers_own_rows():
+    from ssclnet.data import ImageSet
+    from ssclnet.finetuning import FinetuneConfig, _distill_mask
+
+    labeled = ImageSet(
+        torch.zeros(4, 1, 2, 2),
+        ["glioma"] * 4,
+        ["a", "b", "c", "d"],
+        splits=["train", "unlabeled", "wholehead", "train"],
+    )
+    cfg = FinetuneConfig(distill_rows="split", distill_split="train,unlabeled")
+    assert _distill_mask(cfg, labeled, 6).tolist() == [True, True, False, True, True, True]
+    cfg = FinetuneConfig(distill_rows="unlabeled", distill_split="train,unlabeled")
+    assert _distill_mask(cfg, labeled, 6).tolist() == [False, False, False, False, True, True]

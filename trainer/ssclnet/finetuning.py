@@ -26,6 +26,7 @@ from .data import (
     DEFAULT_CLASSES,
     HELD_OUT_SPLITS,
     DataError,
+    ImageSet,
     Record,
     check_labels,
     check_missing,
@@ -68,7 +69,7 @@ from .training import (
 
 ENCODER_MODES = ("frozen", "finetune")
 TEACHER_VIEWS = ("clean", "augmented")
-DISTILL_ROWS = ("all", "unlabeled")
+DISTILL_ROWS = ("all", "unlabeled", "split")
 
 
 @dataclass
@@ -96,7 +97,8 @@ class FinetuneConfig(RunOptions):
     distill_weight: float = 0.5  # alpha: loss = (1 - alpha) * CE(labeled rows) + alpha * distillation
     distill_temperature: float = 1.0
     teacher_view: str = "clean"  # "clean": targets once on un-augmented images; "augmented": the student's view
-    # "all": the teacher's term on every row (SimCLR v2); "unlabeled": labeled rows learn from their labels only
+    # "all": the teacher's term on every row (SimCLR v2); "unlabeled": labeled rows learn from their labels only;
+    # "split": on the --distill-split rows only, labeled or not (the other splits' rows learn from their labels)
     distill_rows: str = "all"
 
 
@@ -279,6 +281,15 @@ def _distill_records(cfg: FinetuneConfig, train: list[Record]) -> list[Record]:
     return [replace(r, label=None) for r in rows if r.path.resolve() not in labeled]
 
 
+def _distill_mask(cfg: FinetuneConfig, train: ImageSet, n_rows: int) -> torch.Tensor:
+    """The rows the teacher's term falls on: with --distill-rows unlabeled the teacher's own rows (after the labeled
+    ones), with split also the labeled rows of a --distill-split split."""
+    mask = torch.ones(n_rows, dtype=torch.bool)
+    named = set(parse_splits(cfg.distill_split)) if cfg.distill_rows == "split" else set()
+    mask[: len(train)] = torch.tensor([sp in named for sp in train.splits], dtype=torch.bool)
+    return mask
+
+
 def _classes(cfg: FinetuneConfig, init_ckpt: dict | None) -> list[str]:
     """--classes, else the --init checkpoint's classes (a fine-tuned model continued), else the protocol's four."""
     if cfg.classes:
@@ -343,7 +354,7 @@ def _run(cfg: FinetuneConfig, rt: Runtime, hook: Hook | None) -> dict:
                         "weight": cfg.distill_weight,
                         "temperature": cfg.distill_temperature,
                         "view": cfg.teacher_view,
-                        **({"rows": "unlabeled"} if cfg.distill_rows != "all" else {}),
+                        **({"rows": cfg.distill_rows} if cfg.distill_rows != "all" else {}),
                     },
                 }
                 if teacher is not None
@@ -423,6 +434,8 @@ def _run(cfg: FinetuneConfig, rt: Runtime, hook: Hook | None) -> dict:
             teacher = None
             log.info(f"teacher targets on {len(targets)} un-augmented slices computed once")
     train_y_dev = train_y.to(rt.device)
+    distilling = targets is not None or teacher is not None
+    distill_mask = _distill_mask(cfg, train, n_rows).to(rt.device) if distilling and cfg.distill_rows != "all" else None
 
     start_epoch, history, best, bad_epochs = 0, [], None, 0
     if ckpt is not None:
@@ -477,8 +490,8 @@ def _run(cfg: FinetuneConfig, rt: Runtime, hook: Hook | None) -> dict:
             if bool(labeled.any())
             else logits.sum() * 0.0
         )
-        if cfg.distill_rows == "unlabeled":
-            keep = ~labeled
+        if distill_mask is not None:
+            keep = distill_mask[idx]
             if not bool(keep.any()):
                 return (1.0 - cfg.distill_weight) * supervised
             logits, teacher_logits = logits[keep], teacher_logits[keep]

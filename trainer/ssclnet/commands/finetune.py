@@ -93,10 +93,12 @@ def add_parser(sub) -> None:
     )
     p.add_argument(
         "--distill-rows",
-        choices=("all", "unlabeled"),
+        choices=("all", "unlabeled", "split"),
         default="all",
         help="all: the teacher's term on every row of a batch (SimCLR v2); unlabeled: only on the --distill-split "
-        "rows, labeled rows learn from their labels alone (when the teacher never saw what those labels teach)",
+        "rows, labeled rows learn from their labels alone (when the teacher never saw what those labels teach); "
+        "split: on the rows of the --distill-split splits, labeled (training) rows included, the other "
+        "training rows by their labels alone",
     )
     p.add_argument("--distill-split", default="unlabeled", help="the teacher's rows (CSV split; comma-separated)")
     p.add_argument(
