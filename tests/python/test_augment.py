@@ -185,3 +185,18 @@ def test_group_aware_batches_never_pair_near_twins():
     assert not torch.equal(b0, group_aware_batches(groups, 16, 1, 0, rt))
     halves = [group_aware_batches(groups, 16, 0, 0, SimpleNamespace(world_size=2, rank=r)) for r in (0, 1)]
     assert halves[0].shape == halves[1].shape == (3, 16)
+
+
+def test_local_views_are_small_crops_at_the_requested_size():
+    from ssclnet.augment import STRONG, local_params
+
+    x = real_batch(4, 128)
+    small = local_params(STRONG)
+    assert (small.crop_min, small.crop_max) == (0.2, 0.45) and small.blur_p == STRONG.blur_p
+    y = augment(x, small, generator=torch.Generator().manual_seed(0), out_size=64)
+    assert y.shape == (4, 1, 64, 64) and y.dtype == x.dtype
+    assert float(y.min()) >= -1.0 and float(y.max()) <= 1.0
+    # With the identity parameters, a whole-image "crop" onto a half-size grid is the image downsampled.
+    half = augment(x, IDENTITY, out_size=64)
+    ref = torch.nn.functional.interpolate(x, size=64, mode="bilinear", align_corners=False)
+    torch.testing.assert_close(half, ref, atol=1e-5, rtol=0)

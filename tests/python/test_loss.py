@@ -58,3 +58,16 @@ def test_rejects_bad_input():
         nt_xent(torch.randn(4, 3), torch.randn(5, 3))
     with pytest.raises(ValueError):
         nt_xent(torch.randn(4, 3), torch.randn(4, 3), temperature=0)
+
+
+def test_multi_crop_without_local_views_is_plain_nt_xent_and_pairs_each_local_with_both_globals():
+    from ssclnet.losses import multi_crop_nt_xent
+
+    g = torch.Generator().manual_seed(5)
+    a, b, l1, l2 = (torch.randn(6, 8, generator=g, dtype=torch.float64) for _ in range(4))
+    assert multi_crop_nt_xent([a, b], [], 0.2).item() == pytest.approx(nt_xent(a, b, 0.2).item(), rel=1e-12)
+    pairs = [(a, b), (a, l1), (b, l1), (a, l2), (b, l2)]  # local views are never paired with each other
+    expected = sum(direct_nt_xent(x, y, 0.2) for x, y in pairs) / len(pairs)
+    assert multi_crop_nt_xent([a, b], [l1, l2], 0.2).item() == pytest.approx(expected.item(), rel=1e-9)
+    with pytest.raises(ValueError, match="2 global views"):
+        multi_crop_nt_xent([a], [l1], 0.2)

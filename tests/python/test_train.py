@@ -1,6 +1,7 @@
 """End to end on real images: a tiny pretrain + fine-tune beats chance on held-out slices; checkpoints keep
 the format the exporter reads; the frozen (linear probe) and scratch variants do what they say."""
 
+import math
 from pathlib import Path
 
 import pytest
@@ -87,6 +88,29 @@ def test_pretrain_strong_recipe_group_batches(tmp_path):
     ckpt = load_checkpoint(out / "last.pt", "pretrain")
     assert ckpt["run"]["augmentation"]["crop_min"] == 0.45  # the strong preset is part of the run identity
     assert ckpt["args"]["group_batches"] is True and ckpt["args"]["optimizer"] == "adamw"
+
+
+def test_pretrain_multi_crop_runs_resumes_and_is_part_of_the_identity(tmp_path):
+    """--local-crops: small local views beside the two global ones; the run trains (finite multi-crop loss
+    above plain NT-Xent's floor), the setting is part of the run identity (a resume without it is refused)."""
+    from ssclnet.errors import InputError
+
+    out = tmp_path / "mc"
+    cfg = dict(
+        data=MANIFEST, split="train,val", out=str(out), batch_size=16, image_size=SIZE, lr=1e-3,
+        warmup_epochs=0, monitor_every=0, augment="strong", local_crops=2, seed=0, **QUIET,
+    )  # fmt: skip
+    m = run_pretrain(PretrainConfig(epochs=4, stop_after=3, **cfg))
+    losses = [h["loss"] for h in m["history"]]
+    assert len(losses) == 3 and all(math.isfinite(x) and x > 0 for x in losses)
+    ckpt = load_checkpoint(out / "last.pt", "pretrain")
+    assert ckpt["run"]["settings"]["local_crops"] == 2 and ckpt["run"]["settings"]["local_size"] == 0
+    with pytest.raises(InputError, match="--local-crops 2 -> 0"):
+        run_pretrain(PretrainConfig(epochs=4, resume=True, **{**cfg, "local_crops": 0}))
+    m = run_pretrain(PretrainConfig(epochs=4, resume=True, **cfg))
+    assert [h["epoch"] for h in m["history"]] == [1, 2, 3, 4]
+    with pytest.raises(InputError, match="--local-size"):
+        run_pretrain(PretrainConfig(epochs=1, **{**cfg, "out": str(tmp_path / "bad"), "local_size": SIZE + 1}))
 
 
 def test_pretrain_rejects_unknown_preset(tmp_path):

@@ -20,7 +20,7 @@ streaks, which can be anatomy when the head touches the frame.
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import torch
 import torch.nn.functional as F
@@ -82,6 +82,14 @@ FINETUNE = AugmentParams(
     gamma=0.1,
 )
 
+# Multi-crop's local views (`ssclnet pretrain --local-crops N`): the preset's distortions on small crops, 20-45 %
+# of the side (4-20 % of the area, DINO's local scale 0.05-0.4 of the area), sampled at a lower resolution.
+LOCAL_CROP_SIDE = (0.2, 0.45)
+
+
+def local_params(params: AugmentParams) -> AugmentParams:
+    return replace(params, crop_min=LOCAL_CROP_SIDE[0], crop_max=LOCAL_CROP_SIDE[1])
+
 
 def _uniform(n: int, lo: float, hi: float, like: torch.Tensor, gen: torch.Generator | None) -> torch.Tensor:
     return torch.rand(n, device=like.device, dtype=torch.float32, generator=gen) * (hi - lo) + lo
@@ -118,10 +126,12 @@ def augment(
     mean: float = 0.5,
     std: float = 0.5,
     generator: torch.Generator | None = None,
+    out_size: int | None = None,
 ) -> torch.Tensor:
     """x: (N, C, H, W) in the spec's normalised space -> a new batch of the same shape, range and dtype.
 
     `mean`/`std` are the spec's; `generator` (on x's device) makes the draws reproducible and resumable.
+    `out_size`: sample each crop onto an out_size x out_size grid instead (multi-crop's small local views).
     """
     if x.ndim != 4:
         raise ValueError(f"expected (N, C, H, W), got {tuple(x.shape)}")
@@ -130,7 +140,8 @@ def augment(
     xf = x.float()
     background = (0.0 - mean) / std
     theta = affine_matrices(n, params, xf, generator)
-    grid = F.affine_grid(theta, list(xf.shape), align_corners=False)
+    shape = list(xf.shape) if out_size is None else [n, xf.shape[1], out_size, out_size]
+    grid = F.affine_grid(theta, shape, align_corners=False)
     out = F.grid_sample(xf - background, grid, mode="bilinear", padding_mode="zeros", align_corners=False) + background
 
     u = (out * std + mean).clamp_(0.0, 1.0)  # back to [0, 1] intensities

@@ -83,6 +83,19 @@ def nt_xent(z1: torch.Tensor, z2: torch.Tensor, temperature: float = DEFAULT_TEM
     return loss.mean()
 
 
+def multi_crop_nt_xent(
+    global_z: list[torch.Tensor], local_z: list[torch.Tensor], temperature: float = DEFAULT_TEMPERATURE
+) -> torch.Tensor:
+    """NT-Xent over the views of multi-crop (Caron et al. 2020, SwAV; DINO's pairing): the global views' pair and
+    every (global, local) pair, each an ordinary NT-Xent with its own in-batch negatives, averaged with equal
+    weight. Local views are not paired with each other: two small crops may share nothing. With no local views
+    this is `nt_xent(global_z[0], global_z[1])` exactly."""
+    if len(global_z) != 2:
+        raise ValueError(f"multi-crop needs exactly 2 global views, got {len(global_z)}")
+    pairs = [(global_z[0], global_z[1])] + [(g, v) for v in local_z for g in global_z]
+    return torch.stack([nt_xent(a, b, temperature) for a, b in pairs]).mean()
+
+
 def distillation_loss(
     student_logits: torch.Tensor, teacher_logits: torch.Tensor, temperature: float = 1.0
 ) -> torch.Tensor:

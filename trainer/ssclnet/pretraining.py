@@ -24,7 +24,7 @@ from .data import (
     rows_fingerprint,
 )
 from .errors import InputError
-from .losses import DEFAULT_TEMPERATURE, nt_xent
+from .losses import DEFAULT_TEMPERATURE, multi_crop_nt_xent
 from .model import SimCLRModel
 from .preprocess import PreprocessSpec
 from .runguard import check_resume, plan_run_folder, run_identity
@@ -82,12 +82,18 @@ class PretrainConfig(RunOptions):
     augment: str = "paper"
     group_batches: bool = False
     optimizer: str = "adam"
+    local_crops: int = 0
+    local_size: int = 0  # 0: half of image_size
+
+    def local_side(self) -> int:
+        return self.local_size or max(16, self.image_size // 2)
 
 
 class SimCLRStep:
     """One optimisation step: two augmented views per image (on the batch's device), both through the
-    model in one forward pass, NT-Xent, backward, Adam, schedule. Split into `views` (data work) and
-    `update` (compute) so the benchmark can time them apart."""
+    model in one forward pass, NT-Xent, backward, Adam, schedule. With `local_crops` N, also N small local
+    views per image, through the model in a second pass (one resolution per BatchNorm batch), and the
+    multi-crop NT-Xent. Split into `views` (data work) and `update` (compute) so the benchmark can time them apart."""
 
     def __init__(
         self,
@@ -102,17 +108,22 @@ class SimCLRStep:
         self.model, self.optimizer, self.scheduler, self.rt = model, optimizer, scheduler, rt
         self.spec, self.cfg, self.generator = spec, cfg, generator
 
-    def views(self, x: torch.Tensor) -> torch.Tensor:
+    def views(self, x: torch.Tensor) -> list[torch.Tensor]:
+        """[both global views stacked (2N, ...)], then, with local crops, [all local views stacked (kN, ...)]."""
         kw = dict(mean=self.spec.mean, std=self.spec.std, generator=self.generator)
         params = aug.PRESETS[self.cfg.augment]
-        v = torch.cat([aug.augment(x, params, **kw), aug.augment(x, params, **kw)])
-        return v.contiguous(memory_format=torch.channels_last) if self.cfg.channels_last else v
+        out = [torch.cat([aug.augment(x, params, **kw), aug.augment(x, params, **kw)])]
+        if self.cfg.local_crops > 0:
+            small = aug.local_params(params)
+            side = self.cfg.local_side()
+            out.append(torch.cat([aug.augment(x, small, **kw, out_size=side) for _ in range(self.cfg.local_crops)]))
+        return [v.contiguous(memory_format=torch.channels_last) if self.cfg.channels_last else v for v in out]
 
-    def update(self, views: torch.Tensor) -> torch.Tensor:
+    def update(self, views: list[torch.Tensor]) -> torch.Tensor:
         with self.rt.autocast(self.cfg.amp):
-            z = self.model(views)
-        z1, z2 = z.float().chunk(2)
-        loss = nt_xent(z1, z2, self.cfg.temperature)
+            zs = [self.model(v).float() for v in views]
+        local = list(zs[1].chunk(self.cfg.local_crops)) if len(zs) > 1 else []
+        loss = multi_crop_nt_xent(list(zs[0].chunk(2)), local, self.cfg.temperature)
         self.optimizer.zero_grad(set_to_none=True)
         loss.backward()
         self.optimizer.step()
@@ -194,6 +205,8 @@ def _run(cfg: PretrainConfig, rt: Runtime, hook: Hook | None) -> dict:
         raise InputError(f"pretrain: --augment {cfg.augment}: choose one of {', '.join(aug.PRESETS)}")
     if cfg.optimizer not in OPTIMIZERS:
         raise InputError(f"pretrain: --optimizer {cfg.optimizer}: choose one of {', '.join(OPTIMIZERS)}")
+    if cfg.local_crops < 0 or not 0 <= cfg.local_size <= cfg.image_size:
+        raise InputError("pretrain: --local-crops must be >= 0 and --local-size in [0, --image-size]")
 
     t0 = time.perf_counter()
     try:
@@ -290,6 +303,7 @@ def _run(cfg: PretrainConfig, rt: Runtime, hook: Hook | None) -> dict:
             write_history_csv(history, out / "history.csv")
             title = (
                 f"pretrain {out.name}: --augment {cfg.augment}, {cfg.image_size}px, batch {batch}, T {cfg.temperature}"
+                + (f", {cfg.local_crops} local crops at {cfg.local_side()}px" if cfg.local_crops else "")
             )
             plot_history(history, out / "curve.png", title)
 

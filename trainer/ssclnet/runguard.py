@@ -47,6 +47,8 @@ IDENTITY_SETTINGS = {
         "sync_bn",
         "optimizer",
         "group_batches",
+        "local_crops",
+        "local_size",
         "seed",
     ),
 }

@@ -57,6 +57,14 @@ def add_parser(sub) -> None:
         help="adam (the seed's), adamw, or sgd (Nesterov momentum 0.9); no decay on BN/bias for adamw/sgd",
     )
     p.add_argument("--temperature", type=float, default=0.5, help="NT-Xent temperature (see docs/trainer.md)")
+    p.add_argument(
+        "--local-crops",
+        type=int,
+        default=0,
+        help="multi-crop: N extra small views per image (20-45%% of the side, the preset's distortions), each "
+        "paired with both global views in the NT-Xent (0: off, plain SimCLR)",
+    )
+    p.add_argument("--local-size", type=int, default=0, help="side of the local views in pixels (0: --image-size / 2)")
     p.add_argument("--image-size", type=int, default=224, help="input side, stored in the preprocessing spec")
     p.add_argument("--init", help="start the encoder from a local checkpoint (ssclnet or a ResNet-18 state dict)")
     add_run_folder_args(p)
