@@ -91,8 +91,8 @@ def test_pretrain_strong_recipe_group_batches(tmp_path):
 
 
 def test_pretrain_multi_crop_runs_resumes_and_is_part_of_the_identity(tmp_path):
-    """--local-crops: small local views beside the two global ones; the run trains (finite multi-crop loss
-    above plain NT-Xent's floor), the setting is part of the run identity (a resume without it is refused)."""
+    """--local-crops: small local views beside the two global ones; the run trains (a finite, positive
+    multi-crop loss every epoch), the setting is part of the run identity (a resume without it is refused)."""
     from ssclnet.errors import InputError
 
     out = tmp_path / "mc"
